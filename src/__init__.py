@@ -1,0 +1,1 @@
+"""Config-driven training of audio diffusion models on PyTorch Lightning + Hydra."""

@@ -1,0 +1,144 @@
+"""A folder of audio files as fixed-size training clips."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch.utils.data import Dataset
+
+from src.audio.io import (
+    AUDIO_EXTENSIONS,
+    AudioDecodeError,
+    audio_info,
+    fit_length,
+    normalize_loudness,
+    read_audio,
+    resample,
+    to_channels,
+)
+
+log = logging.getLogger(__name__)
+
+CROP_MODES = ("start", "random", "center")
+
+
+@dataclass
+class AudioFolderSpec:
+    """How files in a folder become clips. `path: null` means the built-in demo kit.
+
+    crop: `start` suits one-shots (the attack is at the start), `random` suits long files
+    (a new window every epoch), `center` takes the middle."""
+
+    path: str | None
+    sample_rate: int
+    channels: int
+    length: int
+    crop: str = "start"
+    normalize_db: float | None = None
+    scan: str = "full"
+
+    def __post_init__(self) -> None:
+        if self.crop not in CROP_MODES:
+            raise ValueError(f"datamodule.dataset.crop must be one of {CROP_MODES}, got {self.crop!r}")
+        if self.scan not in ("full", "header"):
+            raise ValueError(f"datamodule.dataset.scan must be 'full' or 'header', got {self.scan!r}")
+        if self.sample_rate <= 0 or self.length <= 0 or self.channels not in (1, 2):
+            raise ValueError(
+                f"invalid audio shape: sample_rate={self.sample_rate}, channels={self.channels}, length={self.length}"
+            )
+
+
+def list_audio_files(root: str | Path) -> list[Path]:
+    """Every audio file under `root`, recursively, sorted; a clear error if there are none."""
+    root = Path(root).expanduser()
+    if not root.is_dir():
+        raise FileNotFoundError(f"audio folder not found: {root} (set datamodule.dataset.path)")
+    files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS)
+    if not files:
+        raise FileNotFoundError(f"no audio files ({', '.join(AUDIO_EXTENSIONS)}) found under {root}")
+    return files
+
+
+def scan_files(files: list[Path], full: bool) -> tuple[list[Path], list[str]]:
+    """Split `files` into usable ones and one warning per unusable file.
+
+    `full` decodes every file (catches NaN/inf and truncated data); otherwise only headers."""
+    good, problems = [], []
+    for path in files:
+        try:
+            if full:
+                read_audio(path)
+            else:
+                audio_info(path)
+        except AudioDecodeError as err:
+            problems.append(str(err))
+            continue
+        good.append(path)
+    return good, problems
+
+
+def split_files(files: list[Path], val_fraction: float) -> tuple[list[Path], list[Path]]:
+    """Deterministic split by a hash of each file name: adding files never moves old ones."""
+    if not 0.0 <= val_fraction < 1.0:
+        raise ValueError(f"datamodule.val_fraction must be in [0, 1), got {val_fraction}")
+    ranked = sorted(files, key=lambda p: hashlib.sha1(p.as_posix().encode()).hexdigest())
+    n_val = math.ceil(len(files) * val_fraction) if len(files) > 1 else 0
+    val = set(ranked[:n_val])
+    return [f for f in files if f not in val], [f for f in files if f in val]
+
+
+class AudioClipDataset(Dataset):
+    """Loads, resamples, converts channels, crops/pads and normalises each file.
+
+    Items are keyed by `index` or `(index, crop_seed)`; the seed makes random crops
+    reproducible across workers and resumes."""
+
+    def __init__(self, files: list[Path], spec: AudioFolderSpec) -> None:
+        if not files:
+            raise ValueError("AudioClipDataset needs at least one file")
+        self.files = list(files)
+        self.spec = spec
+        self._warned: set[Path] = set()
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, key: int | tuple[int, int]) -> torch.Tensor:
+        index, crop_seed = key if isinstance(key, tuple) else (key, key)
+        # A file can turn bad after the scan (header-only scan, disk errors): warn once
+        # and fall through to the next file rather than killing a long run.
+        for attempt in range(len(self.files)):
+            path = self.files[(index + attempt) % len(self.files)]
+            try:
+                return self.load_clip(path, crop_seed)
+            except AudioDecodeError as err:
+                if path not in self._warned:
+                    self._warned.add(path)
+                    log.warning("skipping unusable audio file: %s", err)
+        raise RuntimeError("every file in the dataset failed to load; see the warnings above")
+
+    def load_clip(self, path: Path, crop_seed: int) -> torch.Tensor:
+        spec = self.spec
+        frames, rate = audio_info(path)
+        # Read only the window we need (plus a margin for the resampler) from long files.
+        need = math.ceil(spec.length * rate / spec.sample_rate) + 64
+        start = self._crop_start(frames - need, crop_seed)
+        audio, rate = read_audio(path, start=start, frames=need)
+        audio = resample(audio, rate, spec.sample_rate)
+        audio = fit_length(to_channels(audio, spec.channels), spec.length)
+        if spec.normalize_db is not None:
+            audio = normalize_loudness(audio, spec.normalize_db)
+        return audio.float().contiguous()
+
+    def _crop_start(self, slack: int, crop_seed: int) -> int:
+        if slack <= 0 or self.spec.crop == "start":
+            return 0
+        if self.spec.crop == "center":
+            return slack // 2
+        generator = torch.Generator().manual_seed(crop_seed)
+        return int(torch.randint(0, slack + 1, (1,), generator=generator))

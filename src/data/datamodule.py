@@ -1,0 +1,120 @@
+"""LightningDataModule over a folder of audio, or the built-in synthetic drum kit."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytorch_lightning as pl
+import torch
+from torch.utils.data import DataLoader, Sampler
+
+from src.data.audio_folder import AudioClipDataset, AudioFolderSpec, list_audio_files, scan_files, split_files
+from src.data.synth import write_demo_kit
+
+log = logging.getLogger(__name__)
+
+
+class EpochShuffleSampler(Sampler):
+    """Shuffles with a generator seeded by (seed, epoch) and hands out per-item crop seeds.
+
+    Lightning calls `set_epoch`, so the order and random crops depend only on the epoch:
+    a run resumed at an epoch boundary sees exactly the data an uninterrupted one would,
+    and the global RNG that drives diffusion noise is never touched by data loading."""
+
+    def __init__(self, num_items: int, seed: int) -> None:
+        self.num_items = num_items
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.num_items
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        generator = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
+        order = torch.randperm(self.num_items, generator=generator).tolist()
+        crop_seeds = torch.randint(0, 2**31 - 1, (self.num_items,), generator=generator).tolist()
+        return iter(zip(order, crop_seeds))
+
+
+class AudioDataModule(pl.LightningDataModule):
+    """Clips of `dataset.length` samples from `dataset.path` (or the demo kit when it is null).
+
+    Args:
+        dataset: how files become clips (see AudioFolderSpec).
+        demo_dir: where the synthetic kit is written on first use.
+        val_fraction: share of files held out for validation (deterministic by file name).
+        batch_size / num_workers / pin_memory: DataLoader settings.
+        seed: shuffling and random-crop seed.
+    """
+
+    def __init__(
+        self,
+        dataset: AudioFolderSpec,
+        demo_dir: str,
+        val_fraction: float = 0.1,
+        batch_size: int = 8,
+        num_workers: int = 0,
+        pin_memory: bool = False,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        if batch_size < 1:
+            raise ValueError(f"datamodule.batch_size must be at least 1, got {batch_size}")
+        self.spec = dataset
+        self.demo_dir = Path(demo_dir)
+        self.val_fraction = val_fraction
+        self.batch_size = batch_size
+        self.num_workers = num_workers
+        self.pin_memory = pin_memory
+        self.seed = seed
+        self.train_set: AudioClipDataset | None = None
+        self.val_set: AudioClipDataset | None = None
+        self.skipped: list[str] = []
+
+    @property
+    def root(self) -> Path:
+        return Path(self.spec.path).expanduser() if self.spec.path else self.demo_dir
+
+    def prepare_data(self) -> None:
+        if not self.spec.path:
+            write_demo_kit(self.demo_dir)
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.train_set is not None:
+            return
+        files = list_audio_files(self.root)
+        good, self.skipped = scan_files(files, full=self.spec.scan == "full")
+        for problem in self.skipped:
+            log.warning("skipping unusable audio file: %s", problem)
+        if not good:
+            raise ValueError(f"none of the {len(files)} audio files under {self.root} could be used")
+        train, val = split_files(good, self.val_fraction)
+        log.info(
+            "audio folder %s: %d files found, %d skipped, %d train, %d validation",
+            self.root, len(files), len(self.skipped), len(train), len(val),
+        )
+        self.train_set = AudioClipDataset(train, self.spec)
+        self.val_set = AudioClipDataset(val, self.spec) if val else None
+
+    def _loader(self, dataset: AudioClipDataset, sampler: Sampler | None) -> DataLoader:
+        return DataLoader(
+            dataset,
+            batch_size=self.batch_size,
+            sampler=sampler,
+            num_workers=self.num_workers,
+            pin_memory=self.pin_memory,
+            persistent_workers=self.num_workers > 0,
+            # Own generator: worker seeding must not consume the global RNG stream.
+            generator=torch.Generator().manual_seed(self.seed),
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader(self.train_set, EpochShuffleSampler(len(self.train_set), self.seed))
+
+    def val_dataloader(self) -> DataLoader | list:
+        return self._loader(self.val_set, None) if self.val_set is not None else []

@@ -1,0 +1,90 @@
+"""The LightningModule: a representation and a diffusion backend, injected from config."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+
+from src.backends.base import DiffusionBackend
+from src.representations.base import Representation
+
+CONFIG_KEY = "config"  # where the composed run config lives inside every checkpoint
+
+
+class AudioDiffusionModule(pl.LightningModule):
+    """Trains `backend` on `representation.encode(audio)` and samples audio back through `decode`.
+
+    Args:
+        representation: audio <-> model-tensor mapping.
+        backend: the diffusion model over those tensors.
+        optimizer: partial optimizer (from `_partial_: true` config) taking the parameters.
+        scheduler: optional partial LR scheduler taking the optimizer; stepped every optimizer step.
+        sample_steps: sampling steps used by validation-time generation.
+        val_seed: seed for validation noise, so validation losses are comparable across the run.
+    """
+
+    def __init__(
+        self,
+        representation: Representation,
+        backend: DiffusionBackend,
+        optimizer: Callable[..., torch.optim.Optimizer],
+        scheduler: Callable[..., Any] | None = None,
+        sample_steps: int = 50,
+        val_seed: int = 1234,
+    ) -> None:
+        super().__init__()
+        backend.check_shape(representation.tensor_shape())
+        self.representation = representation
+        self.backend = backend
+        self.optimizer_factory = optimizer
+        self.scheduler_factory = scheduler
+        self.sample_steps = sample_steps
+        self.val_seed = val_seed
+        self.run_config: dict | None = None  # set by train.py; written into every checkpoint
+
+    def training_step(self, batch: torch.Tensor, batch_idx: int) -> torch.Tensor:
+        loss = self.backend.loss(self.representation.encode(batch))
+        self.log("train/loss", loss, prog_bar=True, batch_size=batch.shape[0])
+        return loss
+
+    def validation_step(self, batch: torch.Tensor, batch_idx: int) -> None:
+        # Fixed noise per batch makes val/loss comparable between validations, and
+        # fork_rng keeps validation from shifting the training RNG stream (exact resume).
+        devices = [self.device] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(self.val_seed + batch_idx)
+            loss = self.backend.loss(self.representation.encode(batch))
+        self.log("val/loss", loss, prog_bar=True, sync_dist=True, batch_size=batch.shape[0])
+
+    @torch.no_grad()
+    def generate(
+        self,
+        num_samples: int,
+        steps: int | None = None,
+        generator: torch.Generator | None = None,
+        length: int | None = None,
+        progress: bool = False,
+    ) -> torch.Tensor:
+        """Audio (num_samples, channels, samples) from fresh Gaussian noise."""
+        shape = (num_samples, *self.representation.tensor_shape(length))
+        noise = torch.randn(shape, generator=generator, device="cpu").to(self.device)
+        return self.generate_from_noise(noise, steps, progress)
+
+    @torch.no_grad()
+    def generate_from_noise(self, noise: torch.Tensor, steps: int | None = None, progress: bool = False) -> torch.Tensor:
+        x = self.backend.sample(noise, steps or self.sample_steps, progress=progress)
+        return self.representation.decode(x).float().clamp(-1.0, 1.0)
+
+    def configure_optimizers(self) -> Any:
+        optimizer = self.optimizer_factory(params=self.parameters())
+        if self.scheduler_factory is None:
+            return optimizer
+        scheduler = self.scheduler_factory(optimizer=optimizer)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        if self.run_config is not None:
+            checkpoint[CONFIG_KEY] = self.run_config

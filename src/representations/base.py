@@ -1,0 +1,39 @@
+"""What the diffusion model sees: audio goes in through `encode`, comes back through `decode`.
+
+Every family (waveform, mel, latent) implements this, so training, sampling and the
+generation modes are written once against it."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import torch
+from torch import nn
+
+
+class Representation(nn.Module, ABC):
+    """Maps audio batches (batch, channels, samples) to model tensors and back."""
+
+    def __init__(self, sample_rate: int, channels: int, length: int) -> None:
+        super().__init__()
+        if sample_rate <= 0:
+            raise ValueError(f"sample_rate must be positive, got {sample_rate}")
+        if channels not in (1, 2):
+            raise ValueError(f"channels must be 1 (mono) or 2 (stereo), got {channels}")
+        if length <= 0:
+            raise ValueError(f"length must be a positive number of samples, got {length}")
+        self.sample_rate = sample_rate
+        self.channels = channels
+        self.length = length
+
+    @abstractmethod
+    def encode(self, audio: torch.Tensor) -> torch.Tensor:
+        """(batch, channels, samples) audio -> model tensor."""
+
+    @abstractmethod
+    def decode(self, x: torch.Tensor) -> torch.Tensor:
+        """Model tensor -> (batch, channels, samples) audio."""
+
+    @abstractmethod
+    def tensor_shape(self, length: int | None = None) -> tuple[int, ...]:
+        """Shape of one encoded item (no batch dim) for `length` audio samples (default: training length)."""
