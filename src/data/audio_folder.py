@@ -82,13 +82,21 @@ def scan_files(files: list[Path], full: bool) -> tuple[list[Path], list[str]]:
     return good, problems
 
 
-def split_files(files: list[Path], val_fraction: float) -> tuple[list[Path], list[Path]]:
-    """Deterministic split by a hash of each file name: adding files never moves old ones."""
+def split_files(files: list[Path], val_fraction: float, root: Path | None = None) -> tuple[list[Path], list[Path]]:
+    """Deterministic split: a file is held out when the hash of its path (relative to `root`) falls below
+    `val_fraction`, so adding files never moves old ones between the sets. Tiny folders
+    that would get no validation file hold out the one with the smallest hash."""
     if not 0.0 <= val_fraction < 1.0:
         raise ValueError(f"datamodule.val_fraction must be in [0, 1), got {val_fraction}")
-    ranked = sorted(files, key=lambda p: hashlib.sha1(p.as_posix().encode()).hexdigest())
-    n_val = math.ceil(len(files) * val_fraction) if len(files) > 1 else 0
-    val = set(ranked[:n_val])
+
+    def _unit_hash(path: Path) -> float:
+        # The path relative to the data root: moving the folder keeps the split.
+        key = (path.relative_to(root) if root else path).as_posix()
+        return int(hashlib.sha1(key.encode()).hexdigest()[:12], 16) / 16**12
+
+    val = {f for f in files if _unit_hash(f) < val_fraction}
+    if not val and val_fraction > 0 and len(files) > 1:
+        val = {min(files, key=_unit_hash)}
     return [f for f in files if f not in val], [f for f in files if f in val]
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytorch_lightning as pl
@@ -19,14 +19,19 @@ log = logging.getLogger(__name__)
 class EpochShuffleSampler(Sampler):
     """Shuffles with a generator seeded by (seed, epoch) and hands out per-item crop seeds.
 
-    Lightning calls `set_epoch`, so the order and random crops depend only on the epoch:
-    a run resumed at an epoch boundary sees exactly the data an uninterrupted one would,
-    and the global RNG that drives diffusion noise is never touched by data loading."""
+    The order and random crops depend only on the epoch, so a run resumed at an epoch
+    boundary sees exactly the data an uninterrupted one would, and the global RNG that
+    drives diffusion noise is never touched by data loading.
 
-    def __init__(self, num_items: int, seed: int) -> None:
+    The epoch comes from `epoch_source()` (the trainer's `current_epoch`) when given:
+    the value Lightning passes to `set_epoch` runs one ahead after resuming from a
+    checkpoint saved at an epoch end (it counts the restored epoch twice)."""
+
+    def __init__(self, num_items: int, seed: int, epoch_source: Callable[[], int] | None = None) -> None:
         self.num_items = num_items
         self.seed = seed
         self.epoch = 0
+        self.epoch_source = epoch_source
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -35,7 +40,8 @@ class EpochShuffleSampler(Sampler):
         return self.num_items
 
     def __iter__(self) -> Iterator[tuple[int, int]]:
-        generator = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
+        epoch = self.epoch_source() if self.epoch_source is not None else self.epoch
+        generator = torch.Generator().manual_seed(self.seed * 100_003 + epoch)
         order = torch.randperm(self.num_items, generator=generator).tolist()
         crop_seeds = torch.randint(0, 2**31 - 1, (self.num_items,), generator=generator).tolist()
         return iter(zip(order, crop_seeds))
@@ -93,7 +99,7 @@ class AudioDataModule(pl.LightningDataModule):
             log.warning("skipping unusable audio file: %s", problem)
         if not good:
             raise ValueError(f"none of the {len(files)} audio files under {self.root} could be used")
-        train, val = split_files(good, self.val_fraction)
+        train, val = split_files(good, self.val_fraction, self.root)
         log.info(
             "audio folder %s: %d files found, %d skipped, %d train, %d validation",
             self.root, len(files), len(self.skipped), len(train), len(val),
@@ -114,7 +120,8 @@ class AudioDataModule(pl.LightningDataModule):
         )
 
     def train_dataloader(self) -> DataLoader:
-        return self._loader(self.train_set, EpochShuffleSampler(len(self.train_set), self.seed))
+        epoch_source = (lambda: self.trainer.current_epoch) if self.trainer is not None else None
+        return self._loader(self.train_set, EpochShuffleSampler(len(self.train_set), self.seed, epoch_source))
 
     def val_dataloader(self) -> DataLoader | list:
         return self._loader(self.val_set, None) if self.val_set is not None else []

@@ -1,0 +1,62 @@
+"""Export a run's checkpoint as `saved_models/<name>/` (EMA weights + config only).
+
+    python -m src.generation.export ckpt=logs/drum_diffusion/runs/<time>/checkpoints/last.ckpt name=my_drums
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from omegaconf import MISSING, OmegaConf
+
+from src.generation.checkpoint import EXPORTED_CONFIG, EXPORTED_WEIGHTS, read_checkpoint, resolve_checkpoint_path
+from src.models.diffusion_module import CONFIG_KEY
+from src.utils.cli import parse_cli
+
+log = logging.getLogger(__name__)
+DEFAULT_ROOT = Path(__file__).resolve().parents[2] / "saved_models"
+
+
+@dataclass
+class ExportArgs:
+    ckpt: str = MISSING       # training checkpoint (.ckpt)
+    name: str = MISSING       # folder name under out_root
+    out_root: str = str(DEFAULT_ROOT)
+    overwrite: bool = False   # replace an existing export of the same name
+
+
+def export_checkpoint(ckpt: str | Path, out_dir: str | Path, overwrite: bool = False) -> Path:
+    """Write `model.ckpt` (EMA weights, config, step) and `config.yaml` into `out_dir`."""
+    out_dir = Path(out_dir)
+    if (out_dir / EXPORTED_WEIGHTS).exists() and not overwrite:
+        raise FileExistsError(f"{out_dir} already holds an exported model; pass overwrite=true to replace it")
+    checkpoint = read_checkpoint(ckpt)
+    exported = {
+        "state_dict": checkpoint["state_dict"],  # EMA weights when training used EMA (see EMAWeightAveraging)
+        CONFIG_KEY: checkpoint[CONFIG_KEY],
+        "global_step": checkpoint.get("global_step"),
+        "epoch": checkpoint.get("epoch"),
+        "exported_from": str(resolve_checkpoint_path(ckpt).resolve()),
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    torch.save(exported, out_dir / EXPORTED_WEIGHTS)
+    (out_dir / EXPORTED_CONFIG).write_text(OmegaConf.to_yaml(OmegaConf.create(checkpoint[CONFIG_KEY])))
+    return out_dir
+
+
+def main(argv: list[str]) -> None:
+    args = parse_cli(ExportArgs, argv)
+    out_dir = export_checkpoint(args.ckpt, Path(args.out_root) / args.name, args.overwrite)
+    log.info("exported %s -> %s", args.ckpt, out_dir)
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        main(sys.argv[1:])
+    except (ValueError, FileNotFoundError, FileExistsError) as err:
+        sys.exit(f"error: {err}")

@@ -1,0 +1,70 @@
+"""Shared fixtures: the project root on the env, a tiny composed config, synthetic audio."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+ROOT = Path(__file__).resolve().parents[1]
+os.environ.setdefault("PROJECT_ROOT", str(ROOT))
+os.environ.setdefault("WANDB_MODE", "disabled")  # no test may reach the network
+os.environ.setdefault("WANDB_SILENT", "true")
+
+from hydra import compose, initialize_config_dir  # noqa: E402
+from hydra.core.global_hydra import GlobalHydra  # noqa: E402
+from omegaconf import DictConfig, open_dict  # noqa: E402
+
+from src.data.synth import write_demo_kit  # noqa: E402
+from src.utils.resolvers import register_resolvers  # noqa: E402
+
+register_resolvers()
+SHARED_DRUMS = ROOT.parent / "shared" / "data" / "drum_oneshots"
+EXPERIMENTS = sorted(p.stem for p in (ROOT / "exp").glob("*.yaml"))
+
+
+def compose_config(overrides: list[str]) -> DictConfig:
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(ROOT / "configs"), version_base="1.3"):
+        return compose(config_name="train", overrides=overrides)
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One data dir per session: the demo kit is synthesised once."""
+    path = tmp_path_factory.mktemp("data")
+    write_demo_kit(path / "demo_drums")
+    return path
+
+
+@pytest.fixture
+def tiny_cfg(tmp_path: Path, data_dir: Path) -> DictConfig:
+    """The demo experiment shrunk by debug=tiny, writing only under tmp_path."""
+    cfg = compose_config([
+        "exp=drum_diffusion_demo", "debug=tiny",
+        f"paths.data_dir={data_dir}", f"paths.log_dir={tmp_path / 'logs'}",
+    ])
+    with open_dict(cfg):
+        cfg.paths.output_dir = str(tmp_path / "run")
+    return cfg
+
+
+def write_tone(path: Path, rate: int = 16000, seconds: float = 0.5, channels: int = 1,
+               freq: float = 440.0, subtype: str | None = None) -> Path:
+    """A sine tone file in any format soundfile writes (by extension)."""
+    t = np.arange(int(rate * seconds)) / rate
+    data = 0.5 * np.sin(2 * np.pi * freq * t)
+    data = np.stack([data] * channels, axis=1)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(str(path), data, rate, subtype=subtype)
+    return path
+
+
+@pytest.fixture
+def shared_drums() -> Path:
+    if not SHARED_DRUMS.is_dir():
+        pytest.skip(f"real drum one-shots not present at {SHARED_DRUMS}")
+    return SHARED_DRUMS
