@@ -39,6 +39,8 @@ def reachable(host: str, timeout_s: float = 3.0) -> bool:
 def wandb_mode() -> str:
     """`online`, or `offline`/`disabled` when asked for or when online logging cannot work."""
     requested = os.environ.get("WANDB_MODE", "").lower()
+    if not requested:
+        os.environ.pop("WANDB_MODE", None)  # an empty value fails wandb's own settings check
     if requested in OFFLINE_MODES:
         return requested
     if not has_api_key():
