@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 
 import hydra
@@ -13,6 +14,16 @@ from src.training.instantiate import callbacks_for, instantiate_group, instantia
 from src.training.trainer_setup import translate_gpus
 
 log = logging.getLogger(__name__)
+
+
+def silence_misleading_warnings() -> None:
+    """Lightning warnings that are expected here and would only confuse users."""
+    # OnExceptionCheckpoint makes fit(ckpt_path=None) look for a checkpoint to continue from;
+    # a fresh run folder has none, which Lightning reports as if something were wrong.
+    warnings.filterwarnings("ignore", message=r".*ckpt_path=None.*was called without a model")
+    warnings.filterwarnings("ignore", message=r".*there is no last checkpoint available")
+    # We report clips/s and audio frames/s, not FLOPs.
+    warnings.filterwarnings("ignore", message=r".*define a `flops_per_batch` attribute")
 
 
 def build_trainer(cfg: DictConfig, loggers: list, callbacks: list) -> pl.Trainer:
@@ -28,6 +39,7 @@ def save_config(cfg: DictConfig, output_dir: Path) -> None:
 
 def train(cfg: DictConfig) -> pl.Trainer:
     """Instantiate data, model, callbacks, loggers and trainer from `cfg`, then fit."""
+    silence_misleading_warnings()
     pl.seed_everything(cfg.seed, workers=True)
     output_dir = Path(cfg.paths.output_dir)
     datamodule = hydra.utils.instantiate(cfg.datamodule)
