@@ -67,6 +67,20 @@ class VDiffusionBackend(DiffusionBackend):
             raise ValueError(f"steps must be at least 1, got {steps}")
         return self.model.sample(noise, num_steps=steps, show_progress=progress)
 
+    def noise_levels(self, steps: int) -> torch.Tensor:
+        # VSampler's linear schedule: t runs from 1 (pure noise) to 0 (clean).
+        return torch.linspace(1.0, 0.0, steps + 1)
+
+    def alpha_sigma(self, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        angle = t * math.pi / 2
+        return torch.cos(angle), torch.sin(angle)
+
+    def predict(self, x_t: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        t = torch.as_tensor(t, dtype=x_t.dtype, device=x_t.device)
+        v = self.model.net(x_t, t.expand(x_t.shape[0]))
+        alpha, sigma = self.alpha_sigma(t)
+        return alpha * x_t - sigma * v, sigma * x_t + alpha * v
+
     def check_shape(self, shape: tuple[int, ...]) -> None:
         if shape[0] != self.in_channels:
             raise ValueError(f"the representation gives {shape[0]} channels but the UNet has in_channels={self.in_channels}")

@@ -1,4 +1,4 @@
-"""Unconditional sampling from a checkpoint into WAV + PNG + a JSON manifest."""
+"""generate.py: sampling and the generation modes, into WAV + PNG + a JSON manifest."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from tqdm import tqdm
 from src.audio.io import write_wav
 from src.audio.spectrogram import save_spectrogram_png
 from src.generation.checkpoint import load_model
+from src.generation.modes.runners import run_mode
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +29,20 @@ class GenerateArgs:
     batch_size: int = 4             # clips sampled at once
     out_dir: str = "outputs/generated"
     device: str = "auto"            # auto | cpu | cuda | cuda:N
-    length: int | None = None       # samples per clip; null = the training length
+    length: int | None = None       # samples per clip (mode=sample); null = the training length
+    mode: str = "sample"            # sample | variation | inpaint | continue | interpolate
+    init_audio: str | None = None   # input file (any rate/channels; cropped or zero-padded to the model's length)
+    init_audio2: str | None = None  # second input (interpolate)
+    strength: float = 0.5           # variation: 0 returns the input, 1 ignores it
+    keep: list | None = None        # inpaint: [[start, end], ...] seconds to keep; the rest is regenerated
+    mask_start_secs: float = 0.0    # inpaint: keep this many seconds from the start (teticio's option)
+    mask_end_secs: float = 0.0      # inpaint: keep this many seconds at the end
+    resample: int = 1               # RePaint jumps per step for inpaint/continue/loop (more: smoother seams, slower)
+    segments: int = 2               # continue: windows to add
+    overlap: float = 0.25           # continue: seconds of context each new window is outpainted from
+    crossfade: float = 0.02         # continue: seconds of crossfade at each join
+    loop: bool = False              # make each output loop seamlessly
+    loop_seam: float = 0.1          # seconds regenerated around the loop point
 
 
 def pick_device(name: str) -> torch.device:
@@ -41,8 +55,8 @@ def pick_device(name: str) -> torch.device:
 
 
 def generate(args: GenerateArgs) -> Path:
-    """Sample `num_samples` clips; noise comes from one seeded CPU generator, so the audio
-    depends on the seed only (not on batch size or device)."""
+    """Run `args.mode` and write its clips; every random draw comes from one CPU generator
+    seeded with `args.seed`, so the same arguments give the same audio."""
     if args.num_samples < 1 or args.batch_size < 1 or args.steps < 1:
         raise ValueError("num_samples, batch_size and steps must be at least 1")
     device = pick_device(args.device)
@@ -51,15 +65,14 @@ def generate(args: GenerateArgs) -> Path:
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     generator = torch.Generator().manual_seed(args.seed)
-    files, started = [], time.perf_counter()
-    for first in tqdm(range(0, args.num_samples, args.batch_size), desc="batches", unit="batch"):
-        count = min(args.batch_size, args.num_samples - first)
-        audio = model.generate(count, steps=args.steps, generator=generator, length=args.length)
-        for offset, clip in enumerate(audio.cpu()):
-            stem = f"sample_{first + offset:03d}"
-            write_wav(out_dir / f"{stem}.wav", clip, rate)
-            save_spectrogram_png(out_dir / f"{stem}.png", clip, rate)
-            files.append(f"{stem}.wav")
+    started = time.perf_counter()
+    clips = run_mode(args, model, generator)
+    files = []
+    for index, clip in enumerate(tqdm(clips, desc="writing", unit="clip")):
+        stem = f"sample_{index:03d}"
+        write_wav(out_dir / f"{stem}.wav", clip, rate)
+        save_spectrogram_png(out_dir / f"{stem}.png", clip, rate)
+        files.append(f"{stem}.wav")
     write_manifest(out_dir, args, config, files, rate, device, time.perf_counter() - started)
     log.info("wrote %d clips to %s", len(files), out_dir)
     return out_dir
@@ -68,9 +81,10 @@ def generate(args: GenerateArgs) -> Path:
 def write_manifest(out_dir: Path, args: GenerateArgs, config: dict, files: list[str], rate: int,
                    device: torch.device, seconds: float) -> None:
     manifest = {
-        "mode": "unconditional",
+        "mode": args.mode,
         "parameters": OmegaConf.to_container(OmegaConf.structured(args)),
         "checkpoint": str(Path(args.ckpt).resolve()),
+        "inputs": [str(Path(p).resolve()) for p in (args.init_audio, args.init_audio2) if p],
         "experiment": config.get("task_name"),
         "sample_rate": rate,
         "device": str(device),

@@ -37,3 +37,14 @@ class Representation(nn.Module, ABC):
     @abstractmethod
     def tensor_shape(self, length: int | None = None) -> tuple[int, ...]:
         """Shape of one encoded item (no batch dim) for `length` audio samples (default: training length)."""
+
+    def time_mask(self, keep: torch.Tensor) -> torch.Tensor:
+        """Map a per-sample keep mask (bool, audio samples) onto the model tensor's time axis.
+
+        Every family puts time on the last axis. A model column is kept only when every
+        audio sample it covers is kept, so nothing of the region to regenerate is frozen."""
+        columns = self.tensor_shape(keep.shape[-1])[-1]
+        edges = torch.linspace(0, keep.shape[-1], columns + 1).round().long()
+        kept = torch.tensor([bool(keep[a:max(b, a + 1)].all()) for a, b in zip(edges[:-1], edges[1:])])
+        return kept.float()
+

@@ -1,0 +1,1 @@
+"""Generation modes beyond unconditional sampling, written once against Representation + DiffusionBackend."""

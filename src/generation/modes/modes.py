@@ -1,0 +1,129 @@
+"""Variation, inpainting/outpainting, continuation, loops and interpolation.
+
+Each mode encodes audio with the model's representation, runs the DDIM machinery of
+`ddim.py` on the backend, and decodes. Audio tensors are (channels, samples) at the
+model's sample rate."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from src.generation.modes.ddim import Known, add_noise, ddim_invert, ddim_sample
+from src.models.diffusion_module import AudioDiffusionModule
+
+
+def _encode(model: AudioDiffusionModule, audio: torch.Tensor) -> torch.Tensor:
+    return model.representation.encode(audio.unsqueeze(0).to(model.device))
+
+
+def _decode(model: AudioDiffusionModule, x: torch.Tensor) -> torch.Tensor:
+    return model.representation.decode(x).float().clamp(-1.0, 1.0)[0].cpu()
+
+
+def _noise(shape: torch.Size, generator: torch.Generator, device: torch.device) -> torch.Tensor:
+    return torch.randn(shape, generator=generator).to(device)
+
+
+@torch.no_grad()
+def variation(model: AudioDiffusionModule, audio: torch.Tensor, strength: float, steps: int,
+              generator: torch.Generator) -> torch.Tensor:
+    """Noise the input to the level `strength` (0 keeps it, 1 is pure noise) and denoise from there."""
+    if not 0.0 <= strength <= 1.0:
+        raise ValueError(f"strength must be between 0 and 1, got {strength}")
+    x0 = _encode(model, audio)
+    levels = model.backend.noise_levels(steps).to(model.device)
+    start = round((1.0 - strength) * steps)
+    x = add_noise(model.backend, x0, levels[start], _noise(x0.shape, generator, model.device))
+    return _decode(model, ddim_sample(model.backend, x, levels, start=start, generator=generator))
+
+
+@torch.no_grad()
+def inpaint(model: AudioDiffusionModule, audio: torch.Tensor, keep: torch.Tensor, steps: int,
+            generator: torch.Generator, resample: int = 1) -> torch.Tensor:
+    """Regenerate where `keep` (bool per sample) is False, keeping the rest (RePaint-style)."""
+    if keep.shape[-1] != audio.shape[-1]:
+        raise ValueError("the keep mask must have one entry per audio sample")
+    x0 = _encode(model, audio)
+    mask = model.representation.time_mask(keep.cpu()).to(model.device)
+    levels = model.backend.noise_levels(steps).to(model.device)
+    x = _noise(x0.shape, generator, model.device)
+    known = Known(x0=x0, mask=mask)
+    return _decode(model, ddim_sample(model.backend, x, levels, known=known, resample=resample,
+                                      generator=generator))
+
+
+def _crossfade_join(head: torch.Tensor, tail: torch.Tensor, fade: int) -> torch.Tensor:
+    """head + tail where the last `fade` samples of head blend into the first of tail."""
+    if fade <= 0:
+        return torch.cat([head, tail], dim=-1)
+    ramp = torch.linspace(0.0, 1.0, fade)
+    blended = head[..., -fade:] * (1 - ramp) + tail[..., :fade] * ramp
+    return torch.cat([head[..., :-fade], blended, tail[..., fade:]], dim=-1)
+
+
+@torch.no_grad()
+def continuation(model: AudioDiffusionModule, audio: torch.Tensor, segments: int, overlap: int, fade: int,
+                 steps: int, generator: torch.Generator, resample: int = 1) -> torch.Tensor:
+    """Extend `audio` by `segments` windows, each outpainted from the last `overlap` samples.
+
+    The result has len(audio) + segments * (window - overlap) samples."""
+    window = model.representation.length
+    if not 0 < overlap < window or audio.shape[-1] < overlap:
+        raise ValueError(f"overlap must be in (0, {window}) samples and no longer than the input")
+    if not 0 <= fade <= overlap:
+        raise ValueError("the crossfade must not be longer than the overlap")
+    out = audio
+    keep = torch.zeros(window, dtype=torch.bool)
+    keep[:overlap] = True
+    for _ in range(segments):
+        context = torch.nn.functional.pad(out[..., -overlap:], (0, window - overlap))
+        new = inpaint(model, context, keep, steps, generator, resample)
+        # Join inside the kept overlap: the regenerated window's copy of it blends in.
+        out = _crossfade_join(out, new[..., overlap - fade:], fade)
+    return out
+
+
+@torch.no_grad()
+def make_loop(model: AudioDiffusionModule, audio: torch.Tensor, seam: int, steps: int,
+              generator: torch.Generator, resample: int = 1) -> torch.Tensor:
+    """A clip (of at least the model's length) whose end runs seamlessly into its start.
+
+    Rotating by half a window puts the end->start join inside the first window; regenerating
+    `seam` samples around it and rotating back leaves the join inside freshly generated,
+    continuous audio. Everything outside the seam is kept."""
+    window, length = model.representation.length, audio.shape[-1]
+    if length < window:
+        raise ValueError(f"a loop needs at least {window} samples (the model's length), got {length}")
+    if not 0 < seam < window:
+        raise ValueError(f"the loop seam must be between 0 and {window} samples")
+    rolled = torch.roll(audio, window // 2, dims=-1)
+    keep = torch.ones(window, dtype=torch.bool)
+    keep[window // 2 - seam // 2: window // 2 + seam // 2] = False
+    rolled[..., :window] = inpaint(model, rolled[..., :window], keep, steps, generator, resample)
+    return torch.roll(rolled, -(window // 2), dims=-1)
+
+
+def slerp(a: torch.Tensor, b: torch.Tensor, weight: float) -> torch.Tensor:
+    """Spherical interpolation: keeps interpolated Gaussian noise at the norm the model expects."""
+    cos = (a * b).sum() / (a.norm() * b.norm())
+    angle = torch.arccos(cos.clamp(-1.0, 1.0))
+    if angle.abs() < 1e-6:
+        return (1 - weight) * a + weight * b
+    return (torch.sin((1 - weight) * angle) * a + torch.sin(weight * angle) * b) / math.sin(angle)
+
+
+@torch.no_grad()
+def interpolate(model: AudioDiffusionModule, first: torch.Tensor, second: torch.Tensor, count: int,
+                steps: int) -> list[torch.Tensor]:
+    """`count` clips from `first` to `second`: DDIM-invert both, slerp the noises, decode."""
+    if count < 2:
+        raise ValueError("interpolation needs at least 2 clips (the two endpoints)")
+    levels = model.backend.noise_levels(steps).to(model.device)
+    noises = [ddim_invert(model.backend, _encode(model, clip), levels) for clip in (first, second)]
+    clips = []
+    for weight in torch.linspace(0.0, 1.0, count).tolist():
+        z = slerp(noises[0], noises[1], weight)
+        clips.append(_decode(model, ddim_sample(model.backend, z, levels)))
+    return clips

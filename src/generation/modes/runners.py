@@ -1,0 +1,108 @@
+"""generate.py's modes: each turns the parsed arguments into a list of clips."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from src.audio.io import fit_length, read_audio, resample, to_channels
+from src.generation.modes import modes
+from src.models.diffusion_module import AudioDiffusionModule
+
+Clips = list[torch.Tensor]
+
+
+def load_input(path: str | None, model: AudioDiffusionModule, name: str = "init_audio",
+               length: int | None = None) -> torch.Tensor:
+    """Read an input file at the model's rate and channel count.
+
+    With `length` the audio is cropped from the start, or zero-padded at the end when shorter."""
+    if not path:
+        raise ValueError(f"this mode needs {name}=<audio file>")
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"{name}: no such file: {path}")
+    audio, rate = read_audio(path)
+    rep = model.representation
+    audio = to_channels(resample(audio, rate, rep.sample_rate), rep.channels)
+    return fit_length(audio, length) if length else audio
+
+
+def seconds(args, value: float, model: AudioDiffusionModule) -> int:
+    return int(round(value * model.representation.sample_rate))
+
+
+def keep_mask(args, model: AudioDiffusionModule, length: int) -> torch.Tensor:
+    """Samples to keep, from `keep=[[start, end], ...]` seconds or teticio's mask_start/end_secs."""
+    keep = torch.zeros(length, dtype=torch.bool)
+    for span in args.keep or []:
+        if len(span) != 2 or span[0] >= span[1]:
+            raise ValueError(f"keep spans are [start, end] in seconds with start < end, got {list(span)}")
+        keep[seconds(args, span[0], model): seconds(args, span[1], model)] = True
+    if args.mask_start_secs:
+        keep[: seconds(args, args.mask_start_secs, model)] = True
+    if args.mask_end_secs:
+        keep[length - seconds(args, args.mask_end_secs, model):] = True
+    if keep.all() or not keep.any():
+        raise ValueError("inpainting needs some audio to keep and some to regenerate: set keep=[[start,end]] "
+                         "or mask_start_secs / mask_end_secs to cover part of the clip")
+    return keep
+
+
+def run_sample(args, model, generator) -> Clips:
+    """Batches of `batch_size`; noise comes from one CPU generator, so the audio depends on
+    the seed only (not on batch size or device)."""
+    clips: Clips = []
+    for first in tqdm(range(0, args.num_samples, args.batch_size), desc="sampling", unit="batch"):
+        count = min(args.batch_size, args.num_samples - first)
+        clips += list(model.generate(count, steps=args.steps, generator=generator, length=args.length).cpu())
+    return clips
+
+
+def run_variation(args, model, generator) -> Clips:
+    audio = load_input(args.init_audio, model, length=model.representation.length)
+    return [modes.variation(model, audio, args.strength, args.steps, generator) for _ in range(args.num_samples)]
+
+
+def run_inpaint(args, model, generator) -> Clips:
+    audio = load_input(args.init_audio, model, length=model.representation.length)
+    keep = keep_mask(args, model, audio.shape[-1])
+    return [modes.inpaint(model, audio, keep, args.steps, generator, args.resample) for _ in range(args.num_samples)]
+
+
+def run_continue(args, model, generator) -> Clips:
+    if args.init_audio:
+        audio = load_input(args.init_audio, model)
+    else:
+        audio = model.generate(1, steps=args.steps, generator=generator)[0].cpu()
+    overlap, fade = seconds(args, args.overlap, model), seconds(args, args.crossfade, model)
+    return [modes.continuation(model, audio, args.segments, overlap, fade, args.steps, generator, args.resample)
+            for _ in range(args.num_samples)]
+
+
+def run_interpolate(args, model, generator) -> Clips:
+    length = model.representation.length
+    first = load_input(args.init_audio, model, length=length)
+    second = load_input(args.init_audio2, model, "init_audio2", length=length)
+    return modes.interpolate(model, first, second, args.num_samples, args.steps)
+
+
+MODES: dict[str, Callable[..., Clips]] = {
+    "sample": run_sample,
+    "variation": run_variation,
+    "inpaint": run_inpaint,
+    "continue": run_continue,
+    "interpolate": run_interpolate,
+}
+
+
+def run_mode(args, model: AudioDiffusionModule, generator: torch.Generator) -> Clips:
+    if args.mode not in MODES:
+        raise ValueError(f"mode={args.mode} is not one of {', '.join(MODES)}")
+    clips = MODES[args.mode](args, model, generator)
+    if args.loop:
+        seam = seconds(args, args.loop_seam, model)
+        clips = [modes.make_loop(model, clip, seam, args.steps, generator, args.resample) for clip in clips]
+    return clips
