@@ -1,8 +1,9 @@
-"""Generate audio from fixed noise at every validation; log it and write it to the run folder."""
+"""Generate audio from fixed noise at validations: write/log it, and score it."""
 
 from __future__ import annotations
 
 import logging
+from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any
 
@@ -16,18 +17,16 @@ from src.callbacks.media import log_media
 log = logging.getLogger(__name__)
 
 
-class AudioSampleLogger(pl.Callback):
+class FixedNoiseGeneration(pl.Callback, ABC):
     """Every `every_n_validations` validations, sample `num_samples` clips from the same
-    noise (seeded by `seed`) so they are comparable across the run.
+    noise (seeded by `seed`) so results are comparable across the run, and hand them to
+    `on_generated`. Sampling happens at the first validation batch, when EMA weights (if
+    any) are swapped in; it never touches the global RNG, so resumed runs stay exact."""
 
-    Files land in `out_dir/step_XXXXXXX/` as WAV + spectrogram PNG, whatever the logger.
-    Sampling happens at the first validation batch, when EMA weights (if any) are swapped in."""
-
-    def __init__(self, out_dir: str, num_samples: int = 4, steps: int | None = None, seed: int = 0,
+    def __init__(self, num_samples: int = 4, steps: int | None = None, seed: int = 0,
                  every_n_validations: int = 1) -> None:
         if num_samples < 1 or every_n_validations < 1:
             raise ValueError("num_samples and every_n_validations must be at least 1")
-        self.out_dir = Path(out_dir)
         self.num_samples = num_samples
         self.steps = steps
         self.seed = seed
@@ -49,9 +48,24 @@ class AudioSampleLogger(pl.Callback):
         if (self._validations - 1) % self.every_n_validations or not trainer.is_global_zero:
             return
         audio = pl_module.generate_from_noise(self.fixed_noise(pl_module), self.steps)
-        self.write_and_log(trainer, audio, pl_module.representation.sample_rate)
+        self.on_generated(trainer, pl_module, audio)
 
-    def write_and_log(self, trainer: pl.Trainer, audio: torch.Tensor, sample_rate: int) -> None:
+    @abstractmethod
+    def on_generated(self, trainer: pl.Trainer, pl_module: pl.LightningModule, audio: torch.Tensor) -> None:
+        """Use the clips generated at this validation (batch, channels, samples)."""
+
+
+class AudioSampleLogger(FixedNoiseGeneration):
+    """Writes each validation's clips to `out_dir/step_XXXXXXX/` as WAV + spectrogram PNG,
+    whatever the logger, and sends them to W&B / TensorBoard when present."""
+
+    def __init__(self, out_dir: str, num_samples: int = 4, steps: int | None = None, seed: int = 0,
+                 every_n_validations: int = 1) -> None:
+        super().__init__(num_samples, steps, seed, every_n_validations)
+        self.out_dir = Path(out_dir)
+
+    def on_generated(self, trainer: pl.Trainer, pl_module: pl.LightningModule, audio: torch.Tensor) -> None:
+        sample_rate = pl_module.representation.sample_rate
         step = trainer.global_step
         folder = self.out_dir / f"step_{step:07d}"
         images = []
