@@ -52,6 +52,16 @@ class AudioFolderSpec:
                 f"invalid audio shape: sample_rate={self.sample_rate}, channels={self.channels}, length={self.length}"
             )
 
+    # The folder-spec protocol the DataModule relies on (see src/data/mel_image_folder.py for the other one).
+    def list_files(self, root: Path) -> list[Path]:
+        return list_audio_files(root)
+
+    def check_files(self, files: list[Path]) -> tuple[list[Path], list[str]]:
+        return scan_files(files, full=self.scan == "full")
+
+    def make_dataset(self, files: list[Path]) -> Dataset:
+        return AudioClipDataset(files, self)
+
 
 def list_audio_files(root: str | Path) -> list[Path]:
     """Every audio file under `root`, recursively, sorted; a clear error if there are none."""

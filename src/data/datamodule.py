@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
-from torch.utils.data import DataLoader, Sampler
+from torch.utils.data import DataLoader, Dataset, Sampler
 
-from src.data.audio_folder import AudioClipDataset, AudioFolderSpec, list_audio_files, scan_files, split_files
+from src.data.audio_folder import AudioFolderSpec, split_files
+from src.data.mel_image_folder import MelImageFolderSpec
 from src.data.synth import write_demo_kit
 
 log = logging.getLogger(__name__)
@@ -48,10 +49,11 @@ class EpochShuffleSampler(Sampler):
 
 
 class AudioDataModule(pl.LightningDataModule):
-    """Clips of `dataset.length` samples from `dataset.path` (or the demo kit when it is null).
+    """Training items from the files of a folder: audio clips (AudioFolderSpec; the built-in
+    demo kit when its path is null) or mel images (MelImageFolderSpec).
 
     Args:
-        dataset: how files become clips (see AudioFolderSpec).
+        dataset: which files to use and how they become items.
         demo_dir: where the synthetic kit is written on first use.
         val_fraction: share of files held out for validation (deterministic by file name).
         batch_size / num_workers / pin_memory: DataLoader settings.
@@ -60,7 +62,7 @@ class AudioDataModule(pl.LightningDataModule):
 
     def __init__(
         self,
-        dataset: AudioFolderSpec,
+        dataset: AudioFolderSpec | MelImageFolderSpec,
         demo_dir: str,
         val_fraction: float = 0.1,
         batch_size: int = 8,
@@ -78,8 +80,8 @@ class AudioDataModule(pl.LightningDataModule):
         self.num_workers = num_workers
         self.pin_memory = pin_memory
         self.seed = seed
-        self.train_set: AudioClipDataset | None = None
-        self.val_set: AudioClipDataset | None = None
+        self.train_set: Dataset | None = None
+        self.val_set: Dataset | None = None
         self.skipped: list[str] = []
 
     @property
@@ -87,27 +89,27 @@ class AudioDataModule(pl.LightningDataModule):
         return Path(self.spec.path).expanduser() if self.spec.path else self.demo_dir
 
     def prepare_data(self) -> None:
-        if not self.spec.path:
+        if not self.spec.path and isinstance(self.spec, AudioFolderSpec):
             write_demo_kit(self.demo_dir)
 
     def setup(self, stage: str | None = None) -> None:
         if self.train_set is not None:
             return
-        files = list_audio_files(self.root)
-        good, self.skipped = scan_files(files, full=self.spec.scan == "full")
+        files = self.spec.list_files(self.root)
+        good, self.skipped = self.spec.check_files(files)
         for problem in self.skipped:
-            log.warning("skipping unusable audio file: %s", problem)
+            log.warning("skipping unusable file: %s", problem)
         if not good:
-            raise ValueError(f"none of the {len(files)} audio files under {self.root} could be used")
+            raise ValueError(f"none of the {len(files)} files under {self.root} could be used")
         train, val = split_files(good, self.val_fraction, self.root)
         log.info(
-            "audio folder %s: %d files found, %d skipped, %d train, %d validation",
+            "data folder %s: %d files found, %d skipped, %d train, %d validation",
             self.root, len(files), len(self.skipped), len(train), len(val),
         )
-        self.train_set = AudioClipDataset(train, self.spec)
-        self.val_set = AudioClipDataset(val, self.spec) if val else None
+        self.train_set = self.spec.make_dataset(train)
+        self.val_set = self.spec.make_dataset(val) if val else None
 
-    def _loader(self, dataset: AudioClipDataset, sampler: Sampler | None) -> DataLoader:
+    def _loader(self, dataset: Dataset, sampler: Sampler | None) -> DataLoader:
         return DataLoader(
             dataset,
             batch_size=self.batch_size,

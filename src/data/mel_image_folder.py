@@ -1,0 +1,48 @@
+"""A folder of mel-spectrogram PNGs (from audio_to_images or teticio's datasets) as a DataModule source."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, UnidentifiedImageError
+from torch.utils.data import Dataset
+
+from src.data.mel_images import MelImageDataset, list_image_files
+
+
+@dataclass
+class MelImageFolderSpec:
+    """`path` holds 8-bit grayscale mel images of `height` (= mel bins) x `width` (= frames).
+
+    Items are already in the mel representation's [-1, 1] scale, so the model skips encoding."""
+
+    path: str | None
+    height: int
+    width: int
+
+    def __post_init__(self) -> None:
+        if not self.path:
+            raise ValueError("datamodule.dataset.path must name a folder of mel images (there is no demo image set; "
+                             "use the audio datamodule, or convert audio with `python -m src.data.audio_to_images`)")
+        if self.height < 1 or self.width < 1:
+            raise ValueError(f"mel image size must be positive, got {self.width}x{self.height}")
+
+    def list_files(self, root: Path) -> list[Path]:
+        return list_image_files(root)
+
+    def check_files(self, files: list[Path]) -> tuple[list[Path], list[str]]:
+        """Header check of every image: unreadable files are reported, not trained on."""
+        good, problems = [], []
+        for path in files:
+            try:
+                with Image.open(path) as image:
+                    image.verify()
+            except (OSError, UnidentifiedImageError) as err:
+                problems.append(f"{path}: cannot decode image ({err})")
+                continue
+            good.append(path)
+        return good, problems
+
+    def make_dataset(self, files: list[Path]) -> Dataset:
+        return MelImageDataset(files, height=self.height, width=self.width)

@@ -1,0 +1,73 @@
+"""A folder of 8-bit grayscale mel-spectrogram images (ours or teticio's datasets) as
+training tensors already in the mel representation's [-1, 1] scale."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import torch
+from torch.utils.data import Dataset
+
+from src.representations.mel import GREY_MAX, MelImageDecodeError, load_mel_png
+
+log = logging.getLogger(__name__)
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
+
+
+def list_image_files(root: str | Path) -> list[Path]:
+    """Every .png/.jpg image under `root`, recursively, sorted; a clear error if there are none."""
+    root = Path(root).expanduser()
+    if not root.is_dir():
+        raise FileNotFoundError(f"mel image folder not found: {root}")
+    files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+    if not files:
+        raise FileNotFoundError(f"no images ({', '.join(IMAGE_EXTENSIONS)}) found under {root}")
+    return files
+
+
+class MelImageDataset(Dataset):
+    """Items are (1, H, W) float tensors in [-1, 1] (grey / 255 * 2 - 1).
+
+    `height` / `width`, when given, are enforced: a file of another size is a settings
+    error (ValueError naming it), as is a non-grayscale image. A file that cannot be
+    decoded at all is skipped with one warning and the next file is served instead, as
+    the audio dataset does. Keys are `index` or `(index, seed)`; the seed is unused but
+    accepted so the audio datamodule's sampler works unchanged."""
+
+    def __init__(self, files: list[Path], height: int | None = None, width: int | None = None) -> None:
+        if not files:
+            raise ValueError("MelImageDataset needs at least one image file")
+        for name, size in (("height", height), ("width", width)):
+            if size is not None and size < 1:
+                raise ValueError(f"MelImageDataset {name} must be positive, got {size}")
+        self.files = list(files)
+        self.height = height
+        self.width = width
+        self._warned: set[Path] = set()
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, key: int | tuple[int, int]) -> torch.Tensor:
+        index = key[0] if isinstance(key, tuple) else key
+        for attempt in range(len(self.files)):
+            path = self.files[(index + attempt) % len(self.files)]
+            try:
+                return self.load(path)
+            except MelImageDecodeError as err:
+                if path not in self._warned:
+                    self._warned.add(path)
+                    log.warning("skipping unreadable mel image: %s", err)
+        raise RuntimeError("every image in the dataset failed to load; see the warnings above")
+
+    def load(self, path: Path) -> torch.Tensor:
+        grey = load_mel_png(path)
+        height, width = grey.shape
+        if (self.height is not None and height != self.height) or (self.width is not None and width != self.width):
+            raise ValueError(
+                f"{path}: image is {width}x{height} (WxH), expected "
+                f"{self.width or width}x{self.height or height}; convert the audio again at that resolution"
+            )
+        return (grey * (2.0 / GREY_MAX) - 1.0).unsqueeze(0)
