@@ -2,7 +2,7 @@
 
     python -m src.data.audio_to_images input_dir=<audio> output_dir=<images> resolution=256 hop_length=512
 
-Options (key=value; unknown keys are errors): resolution (N or WxH: width = frames,
+Options (key=value; unknown keys are errors): resolution (N, WxH or W,H: width = frames,
 height = mel bands), sample_rate, n_fft, hop_length, top_db, workers.
 
 Each audio file (recursive; wav/flac/ogg/mp3) is mixed to mono, resampled and cut into
@@ -10,8 +10,10 @@ consecutive slices of `width * hop_length - 1` samples, written as
 `<output_dir>/<relative path without suffix>/slice_0000.png`. A trailing partial slice is
 zero-padded when at least half full and dropped otherwise; a file shorter than one slice
 still gives one zero-padded slice (as diffusers' `Mel.load_audio` pads), so one-shots are
-kept. `metadata.jsonl` (the Hugging Face imagefolder layout) maps every slice to its source
-and start/end seconds. A `_done.json` marker per file, written last, makes reruns skip
+kept. Digitally silent slices (an all-white image: dB is relative to each slice's own
+peak) are left out, as teticio's converter does; their numbers are then missing.
+`metadata.jsonl` (the Hugging Face imagefolder layout) maps every slice to its source and
+start/end seconds. A `_done.json` marker per file, written last, makes reruns skip
 finished files; unreadable, empty or non-finite files are skipped with one warning."""
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from omegaconf import MISSING, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from src.audio.io import AUDIO_EXTENSIONS, AudioDecodeError, read_audio, resample, to_channels
-from src.representations.mel import MelParams, audio_to_image, save_mel_png
+from src.representations.mel import GREY_MAX, MelParams, audio_to_image, save_mel_png
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +44,7 @@ CHUNK = 32  # slices converted per batch: bounds memory on hour-long files
 class ConvertConfig:
     input_dir: str = MISSING
     output_dir: str = MISSING
-    resolution: str = "256"  # N (square) or WxH
+    resolution: str = "256"  # N (square), WxH or W,H
     sample_rate: int = 22050
     n_fft: int = 2048
     hop_length: int = 512
@@ -72,11 +74,12 @@ class JobResult:
     status: str  # "converted", "done" (already converted) or "skipped"
     records: list[dict]
     message: str = ""
+    silent: int = 0  # slices left out as digital silence
 
 
 def parse_resolution(text: str) -> tuple[int, int]:
-    """'256' -> (256, 256); '512x128' -> (width 512, height 128)."""
-    parts = str(text).lower().split("x")
+    """'256' -> (256, 256); '512x128' or '512,128' (teticio's form) -> (width 512, height 128)."""
+    parts = str(text).lower().replace(",", "x").split("x")
     try:
         sizes = [int(p) for p in parts]
     except ValueError:
@@ -115,21 +118,25 @@ def _finished_records(job: Job) -> list[dict] | None:
     return records
 
 
-def _write_slices(job: Job, audio: torch.Tensor) -> list[dict]:
+def _write_slices(job: Job, audio: torch.Tensor) -> tuple[list[dict], int]:
+    """Write the non-silent slices; returns their records and how many were silent."""
     size = job.x_res * job.params.hop_length - 1
     bounds = slice_bounds(audio.shape[-1], size)
     padded = torch.nn.functional.pad(audio, (0, len(bounds) * size - audio.shape[-1]))[: len(bounds) * size]
     slices = padded.reshape(len(bounds), size)
-    records, rate = [], job.params.sample_rate
+    records, rate, silent = [], job.params.sample_rate, 0
     for first in range(0, len(bounds), CHUNK):
         for offset, image in enumerate(audio_to_image(slices[first : first + CHUNK], job.params)):
             index = first + offset
+            if bool((image == GREY_MAX).all()):
+                silent += 1
+                continue
             name = f"{job.out_rel}/slice_{index:04d}.png"
             save_mel_png(job.output_dir / name, image)
             start, end = bounds[index]
             records.append({"file_name": name, "source": job.source_rel, "slice": index,
                             "start": start / rate, "end": end / rate})
-    return records
+    return records, silent
 
 
 def convert_file(job: Job) -> JobResult:
@@ -140,9 +147,10 @@ def convert_file(job: Job) -> JobResult:
         return JobResult("skipped", [], str(err))
     for stale in job.folder.glob("slice_*.png"):  # left by a run with other settings
         stale.unlink()
-    records = _write_slices(job, audio)
+    records, silent = _write_slices(job, audio)
+    job.folder.mkdir(parents=True, exist_ok=True)  # also when every slice was silent
     (job.folder / MARKER).write_text(json.dumps({"settings": job.settings(), "slices": records}, indent=1))
-    return JobResult("converted", records)
+    return JobResult("converted", records, silent=silent)
 
 
 def plan_jobs(cfg: ConvertConfig) -> tuple[list[Job], list[JobResult]]:
@@ -160,7 +168,8 @@ def plan_jobs(cfg: ConvertConfig) -> tuple[list[Job], list[JobResult]]:
         rel = path.relative_to(root)
         out_rel = rel.with_suffix("").as_posix()
         if out_rel in claimed:
-            clashes.append(JobResult("skipped", [], f"{path}: its output folder {out / out_rel} is taken by {claimed[out_rel]}"))
+            taken = f"{path}: its output folder {out / out_rel} is taken by {claimed[out_rel]}"
+            clashes.append(JobResult("skipped", [], taken))
             continue
         claimed[out_rel] = path
         jobs.append(Job(path, rel.as_posix(), out_rel, out, params, x_res))
@@ -229,8 +238,9 @@ def main(argv: list[str] | None = None) -> Counter:
     metadata = write_metadata(output_dir, results)
     counts = Counter(result.status for result in results)
     slices = sum(len(r.records) for r in results if r.status == "converted")
-    log.info("converted %d files (%d slices), %d already done, %d skipped; metadata in %s",
-             counts["converted"], slices, counts["done"], counts["skipped"], metadata)
+    silent = sum(r.silent for r in results)
+    log.info("converted %d files (%d slices, %d silent slices left out), %d already done, %d skipped; "
+             "metadata in %s", counts["converted"], slices, silent, counts["done"], counts["skipped"], metadata)
     return counts
 
 

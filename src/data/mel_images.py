@@ -6,14 +6,35 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import numpy as np
 import torch
+from PIL import Image
 from torch.utils.data import Dataset
 
-from src.representations.mel import GREY_MAX, MelImageDecodeError, load_mel_png
+from src.representations.mel import GREY_MAX
 
 log = logging.getLogger(__name__)
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
+
+
+class MelImageDecodeError(ValueError):
+    """An image file that cannot be read at all; the message names the file."""
+
+
+def load_mel_png(path: str | Path) -> torch.Tensor:
+    """Read an 8-bit grayscale image as an (H, W) float tensor of grey levels in [0, 255].
+
+    Raises MelImageDecodeError for unreadable files, ValueError for other image modes."""
+    try:
+        with Image.open(path) as img:
+            img.load()
+            mode, data = img.mode, np.asarray(img)
+    except (OSError, SyntaxError, ValueError) as err:  # PIL's ways of saying "corrupt"
+        raise MelImageDecodeError(f"{path}: cannot decode image ({err})") from err
+    if mode != "L":
+        raise ValueError(f"{path}: mel images must be 8-bit grayscale (mode 'L'), got mode {mode!r}")
+    return torch.from_numpy(data.astype(np.float32))
 
 
 def list_image_files(root: str | Path) -> list[Path]:

@@ -23,7 +23,7 @@ def write_grey(path: Path, value: int | np.ndarray, size: tuple[int, int] = (16,
 
 def test_items_are_scaled_grey_levels(tmp_path: Path) -> None:
     ramp = np.arange(8 * 16, dtype=np.uint8).reshape(8, 16) * 2  # 0 .. 254
-    files = [write_grey(tmp_path / "a.png", 0), write_grey(tmp_path / "b.png", 255), write_grey(tmp_path / "c.png", ramp)]
+    files = [write_grey(tmp_path / name, value) for name, value in (("a.png", 0), ("b.png", 255), ("c.png", ramp))]
     dataset = MelImageDataset(files, height=8, width=16)
     assert len(dataset) == 3
     black, white, ramp_item = dataset[0], dataset[(1, 99)], dataset[2]
