@@ -21,6 +21,7 @@ from src.audio.io import (
     resample,
     to_channels,
 )
+from src.data.files import list_files
 
 log = logging.getLogger(__name__)
 
@@ -65,13 +66,7 @@ class AudioFolderSpec:
 
 def list_audio_files(root: str | Path) -> list[Path]:
     """Every audio file under `root`, recursively, sorted; a clear error if there are none."""
-    root = Path(root).expanduser()
-    if not root.is_dir():
-        raise FileNotFoundError(f"audio folder not found: {root} (set datamodule.dataset.path)")
-    files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS)
-    if not files:
-        raise FileNotFoundError(f"no audio files ({', '.join(AUDIO_EXTENSIONS)}) found under {root}")
-    return files
+    return list_files(root, AUDIO_EXTENSIONS, "audio")
 
 
 def scan_files(files: list[Path], full: bool) -> tuple[list[Path], list[str]]:

@@ -11,6 +11,7 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
+from src.data.files import list_files
 from src.representations.mel import GREY_MAX
 
 log = logging.getLogger(__name__)
@@ -39,13 +40,7 @@ def load_mel_png(path: str | Path) -> torch.Tensor:
 
 def list_image_files(root: str | Path) -> list[Path]:
     """Every .png/.jpg image under `root`, recursively, sorted; a clear error if there are none."""
-    root = Path(root).expanduser()
-    if not root.is_dir():
-        raise FileNotFoundError(f"mel image folder not found: {root}")
-    files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
-    if not files:
-        raise FileNotFoundError(f"no images ({', '.join(IMAGE_EXTENSIONS)}) found under {root}")
-    return files
+    return list_files(root, IMAGE_EXTENSIONS, "mel image")
 
 
 class MelImageDataset(Dataset):
