@@ -21,7 +21,7 @@ from diffusers import AutoencoderKL, UNet2DModel
 from diffusers.pipelines.deprecated.audio_diffusion import AudioDiffusionPipeline, Mel
 from omegaconf import MISSING
 
-from src.backends.unet2d import UNet2DBackend
+from src.backends.unet2d import UNet2DBackend, check_sampler
 from src.generation.checkpoint import load_model
 from src.models.diffusion_module import AudioDiffusionModule
 from src.representations.mel import MelRepresentation
@@ -47,7 +47,9 @@ def mel_component(mel: MelRepresentation) -> Mel:
 
 def exported_unet(backend: UNet2DBackend, sample_size: tuple[int, int]) -> UNet2DModel:
     """A standalone float32 copy of the UNet; `sample_size` (height, width) is what the pipeline samples."""
-    unet = copy.deepcopy(backend.unet).to(device="cpu", dtype=torch.float32)
+    unet = copy.deepcopy(backend.unet).cpu()
+    if unet.dtype != torch.float32:  # e.g. a 16-true run; the pipeline's users expect float32
+        unet = unet.float()
     unet = unet.to(memory_format=torch.contiguous_format)  # safetensors stores contiguous tensors only
     unet.register_to_config(sample_size=list(sample_size))
     return unet.eval()
@@ -100,6 +102,8 @@ def export_audio_diffusion_pipeline(
 
 def main(argv: list[str]) -> None:
     args = parse_cli(DiffusersExportArgs, argv)
+    if args.sampler is not None:
+        check_sampler(args.sampler, 0.0)  # before the (slow) model load
     model, _ = load_model(args.ckpt, "cpu")
     try:
         out_dir = export_audio_diffusion_pipeline(model, args.out_dir, sampler=args.sampler, overwrite=args.overwrite)
