@@ -19,8 +19,12 @@ class DiffusionBackend(nn.Module, ABC):
         """Scalar training loss for a batch of clean model tensors."""
 
     @abstractmethod
-    def sample(self, noise: torch.Tensor, steps: int, progress: bool = False) -> torch.Tensor:
-        """Denoise `noise` (unit Gaussian) into clean tensors in `steps` steps."""
+    def sample(self, noise: torch.Tensor, steps: int, progress: bool = False, sampler: str | None = None,
+               eta: float | None = None) -> torch.Tensor:
+        """Denoise `noise` (unit Gaussian) into clean tensors in `steps` steps.
+
+        `sampler` / `eta` choose among the backend's samplers; a backend with a single
+        deterministic sampler rejects them with a ValueError."""
 
     @abstractmethod
     def check_shape(self, shape: tuple[int, ...]) -> None:

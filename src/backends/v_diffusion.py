@@ -62,7 +62,11 @@ class VDiffusionBackend(DiffusionBackend):
         return self.model(x)
 
     @torch.no_grad()
-    def sample(self, noise: torch.Tensor, steps: int, progress: bool = False) -> torch.Tensor:
+    def sample(self, noise: torch.Tensor, steps: int, progress: bool = False, sampler: str | None = None,
+               eta: float | None = None) -> torch.Tensor:
+        if sampler is not None or eta is not None:
+            raise ValueError("sampler and eta apply to mel and latent (UNet2D) models; "
+                             "v-diffusion samples with its deterministic VSampler")
         if steps < 1:
             raise ValueError(f"steps must be at least 1, got {steps}")
         return self.model.sample(noise, num_steps=steps, show_progress=progress)

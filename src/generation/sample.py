@@ -30,6 +30,8 @@ class GenerateArgs:
     out_dir: str = "outputs/generated"
     device: str = "auto"            # auto | cpu | cuda | cuda:N
     length: int | None = None       # samples per clip (mode=sample); null = the training length
+    sampler: str | None = None      # mode=sample, mel/latent models: ddim | ddpm (default: the trained config's)
+    eta: float | None = None        # mode=sample, DDIM: 0 deterministic, 1 DDPM-like noise
     mode: str = "sample"            # sample | variation | inpaint | continue | interpolate
     init_audio: str | None = None   # input file (any rate/channels; cropped or zero-padded to the model's length)
     init_audio2: str | None = None  # second input (interpolate)

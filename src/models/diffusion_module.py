@@ -45,8 +45,20 @@ class AudioDiffusionModule(pl.LightningModule):
         self.val_seed = val_seed
         self.run_config: dict | None = None  # set by train.py; written into every checkpoint
 
+    def encode_batch(self, batch: torch.Tensor) -> torch.Tensor:
+        """Encode a data batch, checking it has the shape the model was built for."""
+        x = self.representation.encode(batch)
+        expected = self.representation.tensor_shape()
+        if tuple(x.shape[1:]) != tuple(expected):
+            raise ValueError(
+                f"a batch encodes to {tuple(x.shape[1:])} but the model expects {tuple(expected)}: the data does not "
+                f"match the representation (audio.length must be {self.representation.length} samples here; "
+                "mel image folders must match model.representation.x_res / y_res)"
+            )
+        return x
+
     def training_step(self, batch: torch.Tensor, batch_idx: int) -> torch.Tensor:
-        loss = self.backend.loss(self.representation.encode(batch))
+        loss = self.backend.loss(self.encode_batch(batch))
         self.log("train/loss", loss, prog_bar=True, batch_size=batch.shape[0])
         return loss
 
@@ -56,7 +68,7 @@ class AudioDiffusionModule(pl.LightningModule):
         devices = [self.device] if self.device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(self.val_seed + batch_idx)
-            loss = self.backend.loss(self.representation.encode(batch))
+            loss = self.backend.loss(self.encode_batch(batch))
         self.log("val/loss", loss, prog_bar=True, sync_dist=True, batch_size=batch.shape[0])
 
     @torch.no_grad()
@@ -67,15 +79,20 @@ class AudioDiffusionModule(pl.LightningModule):
         generator: torch.Generator | None = None,
         length: int | None = None,
         progress: bool = False,
+        sampler: str | None = None,
+        eta: float | None = None,
     ) -> torch.Tensor:
-        """Audio (num_samples, channels, samples) from fresh Gaussian noise."""
+        """Audio (num_samples, channels, samples) from fresh Gaussian noise.
+
+        `sampler` / `eta` override the backend's configured sampler where it has a choice."""
         shape = (num_samples, *self.representation.tensor_shape(length))
         noise = torch.randn(shape, generator=generator, device="cpu").to(self.device)
-        return self.generate_from_noise(noise, steps, progress)
+        return self.generate_from_noise(noise, steps, progress, sampler, eta)
 
     @torch.no_grad()
-    def generate_from_noise(self, noise: torch.Tensor, steps: int | None = None, progress: bool = False) -> torch.Tensor:
-        x = self.backend.sample(noise, steps or self.sample_steps, progress=progress)
+    def generate_from_noise(self, noise: torch.Tensor, steps: int | None = None, progress: bool = False,
+                            sampler: str | None = None, eta: float | None = None) -> torch.Tensor:
+        x = self.backend.sample(noise, steps or self.sample_steps, progress=progress, sampler=sampler, eta=eta)
         return self.representation.decode(x).float().clamp(-1.0, 1.0)
 
     def configure_optimizers(self) -> Any:

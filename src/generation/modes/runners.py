@@ -57,7 +57,8 @@ def run_sample(args, model, generator) -> Clips:
     clips: Clips = []
     for first in tqdm(range(0, args.num_samples, args.batch_size), desc="sampling", unit="batch"):
         count = min(args.batch_size, args.num_samples - first)
-        clips += list(model.generate(count, steps=args.steps, generator=generator, length=args.length).cpu())
+        clips += list(model.generate(count, steps=args.steps, generator=generator, length=args.length,
+                                     sampler=args.sampler, eta=args.eta).cpu())
     return clips
 
 
@@ -101,6 +102,8 @@ MODES: dict[str, Callable[..., Clips]] = {
 def run_mode(args, model: AudioDiffusionModule, generator: torch.Generator) -> Clips:
     if args.mode not in MODES:
         raise ValueError(f"mode={args.mode} is not one of {', '.join(MODES)}")
+    if args.mode != "sample" and (args.sampler is not None or args.eta is not None):
+        raise ValueError(f"sampler / eta apply to mode=sample; mode={args.mode} always samples with deterministic DDIM")
     clips = MODES[args.mode](args, model, generator)
     if args.loop:
         seam = seconds(args, args.loop_seam, model)
