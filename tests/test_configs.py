@@ -2,11 +2,24 @@
 
 import hydra
 import pytest
+import torch
+from diffusers import AutoencoderKL
 from omegaconf import OmegaConf
+from omegaconf.errors import MissingMandatoryValue
 
 from src.backends.base import DiffusionBackend
 from src.models.diffusion_module import AudioDiffusionModule
+from src.models.vae_module import VAEModule
 from tests.conftest import EXPERIMENTS, compose_config
+
+
+def tiny_vae_folder(tmp_path):
+    """An untrained 4-level (8x downsampling) AutoencoderKL folder, for latent experiments' model.vae."""
+    vae = AutoencoderKL(in_channels=1, out_channels=1, down_block_types=["DownEncoderBlock2D"] * 4,
+                        up_block_types=["UpDecoderBlock2D"] * 4, block_out_channels=[4, 4, 4, 4],
+                        layers_per_block=1, latent_channels=1, norm_num_groups=4)
+    vae.save_pretrained(tmp_path / "tiny_vae")
+    return tmp_path / "tiny_vae"
 
 
 def test_there_are_experiments():
@@ -15,10 +28,16 @@ def test_there_are_experiments():
 
 @pytest.mark.parametrize("exp", EXPERIMENTS)
 def test_experiment_composes_and_instantiates(exp, tmp_path):
-    cfg = compose_config([f"exp={exp}", f"paths.data_dir={tmp_path}", "paths.output_dir=" + str(tmp_path)])
+    overrides = [f"exp={exp}", f"paths.data_dir={tmp_path}", "paths.output_dir=" + str(tmp_path)]
+    cfg = compose_config(overrides)
     assert cfg.task_name == exp
+    if OmegaConf.is_missing(cfg.model, "vae"):  # latent experiments: model.vae=<trained VAE> is required
+        cfg = compose_config(overrides + [f"model.vae={tiny_vae_folder(tmp_path)}"])
     model = hydra.utils.instantiate(cfg.model)
-    assert isinstance(model, AudioDiffusionModule) and isinstance(model.backend, DiffusionBackend)
+    if isinstance(model, VAEModule):
+        assert isinstance(model.vae, AutoencoderKL)
+    else:
+        assert isinstance(model, AudioDiffusionModule) and isinstance(model.backend, DiffusionBackend)
     datamodule = hydra.utils.instantiate(cfg.datamodule)
     assert datamodule.batch_size >= 1
     # Everything except Hydra's own run-dir interpolation resolves.
@@ -51,3 +70,26 @@ def test_overrides_reach_the_objects(tmp_path):
 def test_config_typos_are_errors():
     with pytest.raises(Exception, match="batchsize"):
         compose_config(["exp=drum_diffusion_demo", "datamodule.batchsize=4"])
+
+
+@pytest.mark.parametrize("exp", ["latent_diffusion", "latent_diffusion_demo"])
+def test_latent_experiments_require_model_vae(exp):
+    cfg = compose_config([f"exp={exp}"])
+    with pytest.raises(MissingMandatoryValue, match="model.vae"):
+        hydra.utils.instantiate(cfg.model)
+
+
+def test_vae_is_teticios_shape():
+    cfg = compose_config(["exp=vae"])
+    vae, mel = cfg.model.vae, cfg.model.representation
+    assert (mel.x_res, mel.y_res, cfg.audio.sample_rate, cfg.audio.length) == (256, 256, 22050, 256 * 512 - 1)
+    assert list(vae.block_out_channels) == [128, 256, 512, 512]  # ch 128, ch_mult [1, 2, 4, 4]
+    assert (vae.layers_per_block, vae.latent_channels, cfg.model.kl_weight) == (2, 1, 1e-6)
+    latent = compose_config(["exp=latent_diffusion"]).model.representation.mel
+    assert all(latent[key] == mel[key] for key in ("x_res", "y_res", "n_fft", "hop_length", "top_db"))
+
+
+def test_data_that_does_not_match_the_model_is_a_clear_error():
+    model = hydra.utils.instantiate(compose_config(["exp=drum_diffusion_demo", "debug=tiny"]).model)
+    with pytest.raises(ValueError, match="audio.length must be 1024"):
+        model.training_step(torch.zeros(2, 1, 900), 0)

@@ -101,7 +101,9 @@ class LatentCacheDataModule(AudioDataModule):
         self.train_clips: AudioClipDataset | None = None
         self.val_clips: AudioClipDataset | None = None
 
-    def use_representation(self, representation: LatentRepresentation | None, device: str | torch.device = "cpu") -> None:
+    def use_representation(self, representation: LatentRepresentation | None,
+                           device: str | torch.device = "cpu") -> None:
+        """The model whose VAE encodes the cache, and where it runs (set from the trainer in `setup`)."""
         self.representation, self.device = representation, torch.device(device)
 
     def _resolve_representation(self) -> LatentRepresentation:

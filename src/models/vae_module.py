@@ -1,0 +1,245 @@
+"""Stage one of latent diffusion: a KL autoencoder (diffusers' `AutoencoderKL`) on mel images.
+
+Batches are audio clips (encoded by the injected MelRepresentation) or already-encoded mel
+images (4-D, passed through it unchanged). The loss is a reconstruction term plus a weighted
+KL term, as in the LDM autoencoder teticio trained, minus its LPIPS and GAN terms (those need
+downloaded weights and a second optimiser). Validation writes input and reconstructed mel images
+with their Griffin-Lim audio and measures the reconstruction as audio.
+
+A checkpoint holds the run config (like AudioDiffusionModule's), so the VAE can be rebuilt from
+the `.ckpt` alone: `load_vae_checkpoint` does that for the latent representation and the export."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import hydra
+import numpy as np
+import pytorch_lightning as pl
+import torch
+import torch.nn.functional as F
+from diffusers import AutoencoderKL
+from omegaconf import OmegaConf
+
+from src.audio.io import write_wav
+from src.audio.spectrogram import log_mel
+from src.backends.unet2d import plain_config
+from src.callbacks.media import log_media
+from src.generation.checkpoint import CheckpointError, read_checkpoint
+from src.models.diffusion_module import CONFIG_KEY
+from src.representations.mel import GREY_MAX, MelRepresentation, save_mel_png
+
+log = logging.getLogger(__name__)
+
+RECONSTRUCTION_LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
+    "l1": F.l1_loss, "mse": F.mse_loss,
+}
+VAE_PREFIX = "vae."  # where the AutoencoderKL's weights sit in this module's state_dict
+
+
+def vae_downsampling(vae: AutoencoderKL) -> int:
+    """Total spatial downsampling of an AutoencoderKL: every level but the last halves the size."""
+    return 2 ** (len(vae.config.block_out_channels) - 1)
+
+
+def _cropped(reference: torch.Tensor, estimate: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    length = min(reference.shape[-1], estimate.shape[-1])
+    return reference[..., :length].float(), estimate[..., :length].float()
+
+
+def _magnitudes(audio: torch.Tensor, n_fft: int, hop_length: int) -> torch.Tensor:
+    window = torch.hann_window(n_fft, device=audio.device)
+    return torch.stft(audio, n_fft, hop_length, window=window, return_complex=True).abs().flatten(1)
+
+
+def _gain(ref: torch.Tensor, est: torch.Tensor) -> torch.Tensor:
+    """Per item least-squares gain of `est` onto `ref` (flattened magnitudes), shape (batch, 1).
+
+    Audio rebuilt from a mel image has an arbitrary level (the image stores dB relative to its
+    own peak), so a level offset is not counted as an error."""
+    return ((ref * est).sum(dim=1) / est.square().sum(dim=1).clamp_min(1e-12))[:, None]
+
+
+def spectral_convergence(reference: torch.Tensor, estimate: torch.Tensor, n_fft: int, hop_length: int,
+                         match_level: bool = True) -> torch.Tensor:
+    """Per item ||S_ref - S_est||_F / ||S_ref||_F on STFT magnitudes of (batch, samples) audio, cropped
+    to the shorter one; `match_level` first scales the estimate by its least-squares gain."""
+    reference, estimate = _cropped(reference, estimate)
+    ref, est = _magnitudes(reference, n_fft, hop_length), _magnitudes(estimate, n_fft, hop_length)
+    if match_level:
+        est = est * _gain(ref, est)
+    return (ref - est).norm(dim=1) / ref.norm(dim=1).clamp_min(1e-12)
+
+
+def mel_l1_db(reference: torch.Tensor, estimate: torch.Tensor, sample_rate: int, n_fft: int, hop_length: int,
+              n_mels: int, top_db: float) -> torch.Tensor:
+    """Per item mean |log-mel(reference) - log-mel(estimate)| in dB of (batch, samples) audio, after
+    level matching; both floored `top_db` below the reference's peak, the range a mel image keeps."""
+    reference, estimate = _cropped(reference, estimate)
+    estimate = estimate * _gain(_magnitudes(reference, n_fft, hop_length), _magnitudes(estimate, n_fft, hop_length))
+    ref_db = log_mel(reference[:, None], sample_rate, n_fft, hop_length, n_mels)
+    est_db = log_mel(estimate[:, None], sample_rate, n_fft, hop_length, n_mels)
+    floor = ref_db.amax(dim=(-2, -1), keepdim=True) - top_db
+    return (ref_db.maximum(floor) - est_db.maximum(floor)).abs().mean(dim=(-2, -1))
+
+
+def mel_to_rgb(image: torch.Tensor) -> np.ndarray:
+    """(1, H, W) image in [-1, 1] -> HWC uint8 for the loggers, low frequencies at the bottom."""
+    grey = ((image[0].detach().float().clamp(-1.0, 1.0) + 1.0) * (GREY_MAX / 2.0)).round().to(torch.uint8)
+    return np.repeat(grey.flip(0).cpu().numpy()[..., None], 3, axis=2)
+
+
+class VAEModule(pl.LightningModule):
+    """Trains `vae` to reconstruct `representation.encode(batch)`.
+
+    Args:
+        vae: the autoencoder (1 input and 1 output channel: grey mel images).
+        representation: audio -> mel images in [-1, 1] (and Griffin-Lim back, for validation audio).
+        optimizer: partial optimizer (from `_partial_: true` config) taking the parameters.
+        scheduler: optional partial LR scheduler taking the optimizer; stepped every optimizer step.
+        reconstruction_loss: "l1" or "mse", per pixel.
+        kl_weight: weight of the KL term. The KL is summed over latent elements and divided by the
+            image's pixel count, so the ratio of the two terms is LDM's (both summed per image) and
+            teticio's 1e-6 keeps its meaning.
+        sample_posterior: train on a posterior sample (LDM) rather than its mean; validation
+            always uses the mean, so its metrics are deterministic.
+        media_dir: where validation writes input/reconstruction PNG + WAV files (null: no files).
+        num_media: clips written and logged per validation.
+
+    Validation logs val/loss, val/reconstruction and val/kl (posterior mean: deterministic), and two
+    measures of the reconstruction as heard through Griffin-Lim, against the input audio (or the
+    Griffin-Lim audio of the input image when batches are images), both level-matched:
+    val/mel_l1 (mean absolute log-mel difference in dB, see mel_l1_db) and val/spectral_convergence.
+    """
+
+    def __init__(
+        self,
+        vae: AutoencoderKL,
+        representation: MelRepresentation,
+        optimizer: Callable[..., torch.optim.Optimizer],
+        scheduler: Callable[..., Any] | None = None,
+        reconstruction_loss: str = "l1",
+        kl_weight: float = 1.0e-6,
+        sample_posterior: bool = True,
+        media_dir: str | None = None,
+        num_media: int = 4,
+    ) -> None:
+        super().__init__()
+        if reconstruction_loss not in RECONSTRUCTION_LOSSES:
+            raise ValueError(f"reconstruction_loss must be one of {sorted(RECONSTRUCTION_LOSSES)}, "
+                             f"got {reconstruction_loss!r}")
+        if kl_weight < 0 or num_media < 0:
+            raise ValueError(f"kl_weight and num_media must be >= 0, got {kl_weight} and {num_media}")
+        check_vae_fits(vae, representation)
+        plain_config(vae)  # Hydra's ListConfigs would break save_pretrained
+        self.vae = vae
+        self.representation = representation
+        self.optimizer_factory = optimizer
+        self.scheduler_factory = scheduler
+        self.reconstruction_loss = reconstruction_loss
+        self.kl_weight = kl_weight
+        self.sample_posterior = sample_posterior
+        self.media_dir = Path(media_dir) if media_dir else None
+        self.num_media = num_media
+        self.run_config: dict | None = None  # set by train.py; written into every checkpoint
+
+    def losses(self, images: torch.Tensor, sample: bool) -> dict[str, torch.Tensor]:
+        """Reconstruction, KL and total loss of a batch of mel images, plus the reconstruction."""
+        posterior = self.vae.encode(images).latent_dist
+        latents = posterior.sample() if sample else posterior.mode()
+        recon = self.vae.decode(latents).sample
+        rec = RECONSTRUCTION_LOSSES[self.reconstruction_loss](recon.float(), images.float())
+        kl = posterior.kl().float().mean() / images[0].numel()
+        return {"loss": rec + self.kl_weight * kl, "reconstruction": rec, "kl": kl, "recon": recon}
+
+    def training_step(self, batch: torch.Tensor, batch_idx: int) -> torch.Tensor:
+        out = self.losses(self.representation.encode(batch), sample=self.sample_posterior)
+        size = batch.shape[0]
+        self.log("train/loss", out["loss"], prog_bar=True, batch_size=size)
+        self.log("train/reconstruction", out["reconstruction"], batch_size=size)
+        self.log("train/kl", out["kl"], batch_size=size)
+        return out["loss"]
+
+    def validation_step(self, batch: torch.Tensor, batch_idx: int) -> None:
+        images = self.representation.encode(batch)
+        out = self.losses(images, sample=False)
+        recon = out["recon"].clamp(-1.0, 1.0)
+        recon_audio = self.representation.decode(recon)[:, 0]
+        # Audio-side metrics: the reconstruction as heard (through Griffin-Lim) against the input.
+        reference = batch.mean(dim=1) if batch.dim() == 3 else self.representation.decode(images)[:, 0]
+        mel = self.representation
+        mel_l1 = mel_l1_db(reference, recon_audio, mel.sample_rate, mel.n_fft, mel.hop_length, mel.y_res,
+                           mel.top_db).mean()
+        sc = spectral_convergence(reference, recon_audio, mel.n_fft, mel.hop_length).mean()
+        metrics = {"val/loss": out["loss"], "val/reconstruction": out["reconstruction"], "val/kl": out["kl"],
+                   "val/mel_l1": mel_l1, "val/spectral_convergence": sc}
+        for name, value in metrics.items():
+            self.log(name, value, prog_bar=name == "val/loss", sync_dist=True, batch_size=batch.shape[0])
+        if batch_idx == 0 and not self.trainer.sanity_checking and self.trainer.is_global_zero:
+            self.write_media(images[: self.num_media], recon[: self.num_media], recon_audio[: self.num_media])
+
+    def write_media(self, images: torch.Tensor, recon: torch.Tensor, recon_audio: torch.Tensor) -> None:
+        """Input and reconstructed mel images with their Griffin-Lim audio: to the loggers and files."""
+        if images.shape[0] == 0:
+            return
+        rate, step = self.representation.sample_rate, self.global_step
+        input_audio = self.representation.decode(images)
+        recon_audio = recon_audio[:, None]
+        for key, mels, audios in (("val_input", images, input_audio), ("val_reconstruction", recon, recon_audio)):
+            log_media(self.loggers, key, list(audios), [mel_to_rgb(m) for m in mels], rate, step)
+        if self.media_dir is None:
+            return
+        folder = self.media_dir / f"step_{step:07d}"
+        for i in range(images.shape[0]):
+            pairs = (("input", images[i], input_audio[i]), ("reconstruction", recon[i], recon_audio[i]))
+            for name, mel, audio in pairs:
+                save_mel_png(folder / f"{name}_{i:02d}.png", (mel.float() + 1.0) * (GREY_MAX / 2.0))
+                write_wav(folder / f"{name}_{i:02d}.wav", audio.float(), rate)
+        log.info("wrote %d input/reconstruction pairs to %s", images.shape[0], folder)
+
+    def configure_optimizers(self) -> Any:
+        optimizer = self.optimizer_factory(params=self.parameters())
+        if self.scheduler_factory is None:
+            return optimizer
+        scheduler = self.scheduler_factory(optimizer=optimizer)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        if self.run_config is not None:
+            checkpoint[CONFIG_KEY] = self.run_config
+
+
+def check_vae_fits(vae: AutoencoderKL, mel: MelRepresentation) -> None:
+    """ValueError naming the setting when `vae` cannot autoencode `mel`'s images."""
+    if not isinstance(vae, AutoencoderKL):
+        raise ValueError(f"model.vae must be a diffusers AutoencoderKL, got {type(vae).__name__}")
+    if vae.config.in_channels != 1 or vae.config.out_channels != 1:
+        raise ValueError(f"mel images have 1 channel: set model.vae.in_channels and out_channels to 1 "
+                         f"(got {vae.config.in_channels} and {vae.config.out_channels})")
+    factor = vae_downsampling(vae)
+    for name, size in (("y_res", mel.y_res), ("x_res", mel.x_res)):
+        if size % factor:
+            raise ValueError(f"representation.{name}={size} is not a multiple of the VAE's downsampling "
+                             f"{factor} (2 ** (len(block_out_channels) - 1))")
+
+
+def load_vae_checkpoint(path: str | Path) -> tuple[AutoencoderKL, dict]:
+    """The AutoencoderKL of a VAEModule checkpoint (the weights its `state_dict` holds), plus the
+    config of the MelRepresentation it was trained on. ValueError if it is not a VAE checkpoint."""
+    checkpoint = read_checkpoint(path)
+    model_config = checkpoint[CONFIG_KEY].get("model", {})
+    target = model_config.get("_target_", "")
+    if target.rsplit(".", 1)[-1] != VAEModule.__name__ or "vae" not in model_config:
+        raise CheckpointError(f"{path}: a checkpoint of {target or 'an unknown model'}, not a VAE "
+                              "(train one with `python train.py exp=vae`)")
+    vae = hydra.utils.instantiate(OmegaConf.create(model_config["vae"]))
+    plain_config(vae)
+    weights = {k[len(VAE_PREFIX):]: v for k, v in checkpoint["state_dict"].items() if k.startswith(VAE_PREFIX)}
+    try:
+        vae.load_state_dict(weights)
+    except RuntimeError as err:
+        raise CheckpointError(f"{path}: VAE weights do not match the VAE its config describes ({err})") from err
+    return vae.eval(), dict(model_config.get("representation", {}))
