@@ -24,10 +24,11 @@ from common import experiment_config, markdown_table
 def loader_rate(datamodule, batches: int) -> tuple[float, torch.Tensor]:
     datamodule.prepare_data()
     datamodule.setup("fit")
-    iterator = iter(datamodule.train_dataloader())
-    first = next(iterator)  # worker start-up is not part of the steady state
+    loader = datamodule.train_dataloader()
+    first = next(iter(loader))  # worker start-up is not part of the steady state
     start, clips = time.perf_counter(), 0
-    for batch in itertools.islice(iterator, batches):
+    # Whole epochs, again and again, until `batches` batches have been read.
+    for batch in itertools.islice(itertools.chain.from_iterable(itertools.repeat(loader)), batches):
         clips += batch.shape[0]
     elapsed = time.perf_counter() - start
     return clips / elapsed if clips else float("nan"), first

@@ -28,10 +28,12 @@ class SampleQuality(FixedNoiseGeneration):
         self.reference: ReferenceStats | None = None
 
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        dataset = getattr(trainer.datamodule, "train_set", None) if trainer.datamodule else None
-        if dataset is None:
-            trainer.datamodule.setup("fit")
-            dataset = trainer.datamodule.train_set
+        datamodule = trainer.datamodule
+        if getattr(datamodule, "train_set", None) is None:
+            datamodule.setup("fit")
+        # A latent cache keeps the audio behind its latents as `train_clips`.
+        dataset = getattr(datamodule, "train_clips", None)
+        dataset = datamodule.train_set if dataset is None else dataset
         clips = [dataset[i] for i in range(min(self.reference_clips, len(dataset)))]
         if len(clips) < 2 or clips[0].dim() != 2:
             log.warning("SampleQuality needs (channels, samples) training audio; val/logmel_fd is off")

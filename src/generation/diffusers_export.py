@@ -24,6 +24,7 @@ from omegaconf import MISSING
 from src.backends.unet2d import UNet2DBackend, check_sampler
 from src.generation.checkpoint import load_model
 from src.models.diffusion_module import AudioDiffusionModule
+from src.representations.latent import LatentRepresentation
 from src.representations.mel import MelRepresentation
 from src.utils.cli import parse_cli
 
@@ -105,8 +106,12 @@ def main(argv: list[str]) -> None:
     if args.sampler is not None:
         check_sampler(args.sampler, 0.0)  # before the (slow) model load
     model, _ = load_model(args.ckpt, "cpu")
+    rep = model.representation
+    # Latent models export their frozen VAE as the pipeline's vqvae, with the mel it decodes to.
+    vqvae, mel = (rep.exportable_vae(), rep.mel) if isinstance(rep, LatentRepresentation) else (None, None)
     try:
-        out_dir = export_audio_diffusion_pipeline(model, args.out_dir, sampler=args.sampler, overwrite=args.overwrite)
+        out_dir = export_audio_diffusion_pipeline(model, args.out_dir, vqvae=vqvae, mel=mel, sampler=args.sampler,
+                                                  overwrite=args.overwrite)
     except ValueError as err:
         raise ValueError(f"{args.ckpt}: {err}") from err
     log.info("exported %s -> %s (load with DiffusionPipeline.from_pretrained)", args.ckpt, out_dir)

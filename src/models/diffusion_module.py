@@ -96,7 +96,8 @@ class AudioDiffusionModule(pl.LightningModule):
         return self.representation.decode(x).float().clamp(-1.0, 1.0)
 
     def configure_optimizers(self) -> Any:
-        optimizer = self.optimizer_factory(params=self.parameters())
+        # Frozen parts (a latent model's VAE) stay out of the optimizer and its state.
+        optimizer = self.optimizer_factory(params=[p for p in self.parameters() if p.requires_grad])
         if self.scheduler_factory is None:
             return optimizer
         scheduler = self.scheduler_factory(optimizer=optimizer)
