@@ -2,8 +2,9 @@
 
     python benchmarks/demo_quality.py ckpt=<run>/checkpoints/last.ckpt [num_samples=32] [steps=50] [seed=0]
 
-Both models come from the checkpoint's own config (the untrained one with fresh weights)
-and sample from identical noise. The reference is the run's training split, loaded by its
+Both models come from the checkpoint's own config (the untrained one with fresh diffusion
+weights; frozen representation state such as a latent model's VAE is shared) and sample from
+identical noise. The reference is the run's training split, loaded by its
 own DataModule; with ../shared/data/drum_oneshots present, real drum one-shots are scored too.
 Reports the log-mel Fréchet distance, the kernel distance (unbiased MMD, Gaussian kernel) and
 the memorisation ratio (median nearest-training-clip distance of generated clips over that of
@@ -55,6 +56,9 @@ def main(argv: list[str]) -> None:
     trained, config = load_model(args.ckpt)
     torch.manual_seed(args.seed)
     untrained = hydra.utils.instantiate(OmegaConf.create(config["model"])).eval()
+    # Only the diffusion backend is "untrained": a representation's state (a latent model's
+    # frozen VAE and measured scale) is shared, so both decode the same way.
+    untrained.representation.load_state_dict(trained.representation.state_dict())
     rep = trained.representation
     noise = torch.randn((args.num_samples, *rep.tensor_shape()), generator=torch.Generator().manual_seed(args.seed))
     outputs = {name: model.generate_from_noise(noise, args.steps) for name, model in
