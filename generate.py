@@ -6,12 +6,8 @@
 
 from __future__ import annotations
 
-import logging
-import sys
-
-from src.generation.checkpoint import CheckpointError
 from src.generation.sample import GenerateArgs, generate
-from src.utils.cli import parse_cli
+from src.utils.cli import parse_cli, run_cli
 
 
 def main(argv: list[str]) -> None:
@@ -20,8 +16,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    try:
-        main(sys.argv[1:])
-    except (ValueError, FileNotFoundError, CheckpointError) as err:
-        sys.exit(f"error: {err}")
+    run_cli(main)

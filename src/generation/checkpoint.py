@@ -9,7 +9,8 @@ import hydra
 import torch
 from omegaconf import OmegaConf
 
-from src.models.diffusion_module import CONFIG_KEY, AudioDiffusionModule
+from src.models.base import CONFIG_KEY
+from src.models.diffusion_module import AudioDiffusionModule
 
 EXPORTED_WEIGHTS = "model.ckpt"
 EXPORTED_CONFIG = "config.yaml"

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +25,7 @@ from src.generation.checkpoint import load_model
 from src.models.diffusion_module import AudioDiffusionModule
 from src.representations.latent import LatentRepresentation
 from src.representations.mel import MelRepresentation
-from src.utils.cli import parse_cli
+from src.utils.cli import parse_cli, run_cli
 
 log = logging.getLogger(__name__)
 PIPELINE_INDEX = "model_index.json"
@@ -118,8 +117,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    try:
-        main(sys.argv[1:])
-    except (ValueError, FileNotFoundError, FileExistsError) as err:
-        sys.exit(f"error: {err}")
+    run_cli(main)

@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import logging
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,8 +13,8 @@ import torch
 from omegaconf import MISSING, OmegaConf
 
 from src.generation.checkpoint import EXPORTED_CONFIG, EXPORTED_WEIGHTS, read_checkpoint, resolve_checkpoint_path
-from src.models.diffusion_module import CONFIG_KEY
-from src.utils.cli import parse_cli
+from src.models.base import CONFIG_KEY
+from src.utils.cli import parse_cli, run_cli
 
 log = logging.getLogger(__name__)
 DEFAULT_ROOT = Path(__file__).resolve().parents[2] / "saved_models"
@@ -55,8 +54,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    try:
-        main(sys.argv[1:])
-    except (ValueError, FileNotFoundError, FileExistsError) as err:
-        sys.exit(f"error: {err}")
+    run_cli(main)

@@ -9,14 +9,13 @@ The folder loads offline with `AutoencoderKL.from_pretrained(out_dir)` and can b
 from __future__ import annotations
 
 import logging
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from omegaconf import MISSING
 
 from src.models.vae_module import load_vae_checkpoint
-from src.utils.cli import parse_cli
+from src.utils.cli import parse_cli, run_cli
 
 log = logging.getLogger(__name__)
 VAE_CONFIG = "config.json"
@@ -47,8 +46,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    try:
-        main(sys.argv[1:])
-    except (ValueError, FileNotFoundError, FileExistsError) as err:  # CheckpointError is a ValueError
-        sys.exit(f"error: {err}")
+    run_cli(main)

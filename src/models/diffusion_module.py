@@ -5,16 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import pytorch_lightning as pl
 import torch
 
 from src.backends.base import DiffusionBackend
+from src.models.base import ConfiguredModule
 from src.representations.base import Representation
 
-CONFIG_KEY = "config"  # where the composed run config lives inside every checkpoint
 
 
-class AudioDiffusionModule(pl.LightningModule):
+class AudioDiffusionModule(ConfiguredModule):
     """Trains `backend` on `representation.encode(audio)` and samples audio back through `decode`.
 
     Args:
@@ -35,15 +34,12 @@ class AudioDiffusionModule(pl.LightningModule):
         sample_steps: int = 50,
         val_seed: int = 1234,
     ) -> None:
-        super().__init__()
+        super().__init__(optimizer, scheduler)
         backend.check_shape(representation.tensor_shape())
         self.representation = representation
         self.backend = backend
-        self.optimizer_factory = optimizer
-        self.scheduler_factory = scheduler
         self.sample_steps = sample_steps
         self.val_seed = val_seed
-        self.run_config: dict | None = None  # set by train.py; written into every checkpoint
 
     def encode_batch(self, batch: torch.Tensor) -> torch.Tensor:
         """Encode a data batch, checking it has the shape the model was built for."""
@@ -95,14 +91,3 @@ class AudioDiffusionModule(pl.LightningModule):
         x = self.backend.sample(noise, steps or self.sample_steps, progress=progress, sampler=sampler, eta=eta)
         return self.representation.decode(x).float().clamp(-1.0, 1.0)
 
-    def configure_optimizers(self) -> Any:
-        # Frozen parts (a latent model's VAE) stay out of the optimizer and its state.
-        optimizer = self.optimizer_factory(params=[p for p in self.parameters() if p.requires_grad])
-        if self.scheduler_factory is None:
-            return optimizer
-        scheduler = self.scheduler_factory(optimizer=optimizer)
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
-
-    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        if self.run_config is not None:
-            checkpoint[CONFIG_KEY] = self.run_config

@@ -18,7 +18,8 @@ import torch
 from pytorch_lightning.callbacks import WeightAveraging
 
 from src.backends.base import DiffusionBackend
-from src.models.diffusion_module import CONFIG_KEY, AudioDiffusionModule
+from src.models.base import CONFIG_KEY
+from src.models.diffusion_module import AudioDiffusionModule
 from src.representations.latent import LatentRepresentation
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,6 @@ from typing import Any
 
 import hydra
 import numpy as np
-import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
 from diffusers import AutoencoderKL
@@ -29,7 +28,7 @@ from src.audio.spectrogram import log_mel
 from src.backends.unet2d import plain_config
 from src.callbacks.media import log_media
 from src.generation.checkpoint import CheckpointError, read_checkpoint
-from src.models.diffusion_module import CONFIG_KEY
+from src.models.base import CONFIG_KEY, ConfiguredModule
 from src.representations.mel import GREY_MAX, MelRepresentation, save_mel_png
 
 log = logging.getLogger(__name__)
@@ -92,7 +91,7 @@ def mel_to_rgb(image: torch.Tensor) -> np.ndarray:
     return np.repeat(grey.flip(0).cpu().numpy()[..., None], 3, axis=2)
 
 
-class VAEModule(pl.LightningModule):
+class VAEModule(ConfiguredModule):
     """Trains `vae` to reconstruct `representation.encode(batch)`.
 
     Args:
@@ -127,7 +126,7 @@ class VAEModule(pl.LightningModule):
         media_dir: str | None = None,
         num_media: int = 4,
     ) -> None:
-        super().__init__()
+        super().__init__(optimizer, scheduler)
         if reconstruction_loss not in RECONSTRUCTION_LOSSES:
             raise ValueError(f"reconstruction_loss must be one of {sorted(RECONSTRUCTION_LOSSES)}, "
                              f"got {reconstruction_loss!r}")
@@ -137,14 +136,11 @@ class VAEModule(pl.LightningModule):
         plain_config(vae)  # Hydra's ListConfigs would break save_pretrained
         self.vae = vae
         self.representation = representation
-        self.optimizer_factory = optimizer
-        self.scheduler_factory = scheduler
         self.reconstruction_loss = reconstruction_loss
         self.kl_weight = kl_weight
         self.sample_posterior = sample_posterior
         self.media_dir = Path(media_dir) if media_dir else None
         self.num_media = num_media
-        self.run_config: dict | None = None  # set by train.py; written into every checkpoint
 
     def losses(self, images: torch.Tensor, sample: bool) -> dict[str, torch.Tensor]:
         """Reconstruction, KL and total loss of a batch of mel images, plus the reconstruction."""
@@ -200,16 +196,6 @@ class VAEModule(pl.LightningModule):
                 write_wav(folder / f"{name}_{i:02d}.wav", audio.float(), rate)
         log.info("wrote %d input/reconstruction pairs to %s", images.shape[0], folder)
 
-    def configure_optimizers(self) -> Any:
-        optimizer = self.optimizer_factory(params=self.parameters())
-        if self.scheduler_factory is None:
-            return optimizer
-        scheduler = self.scheduler_factory(optimizer=optimizer)
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
-
-    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        if self.run_config is not None:
-            checkpoint[CONFIG_KEY] = self.run_config
 
 
 def check_vae_fits(vae: AutoencoderKL, mel: MelRepresentation) -> None:

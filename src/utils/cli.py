@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import sys
+from collections.abc import Callable
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
@@ -22,3 +25,13 @@ def parse_cli(defaults: Any, argv: list[str]) -> DictConfig:
     if missing:
         raise ValueError(f"missing required argument(s): {', '.join(k + '=...' for k in missing)}")
     return cfg
+
+
+def run_cli(main: Callable[[list[str]], object]) -> None:
+    """Run a command's `main(argv)` with console logging; expected user errors (bad arguments,
+    missing files, unusable checkpoints: ValueError and its kin) print one line and exit 1."""
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        main(sys.argv[1:])
+    except (ValueError, FileNotFoundError, FileExistsError) as err:
+        sys.exit(f"error: {err}")

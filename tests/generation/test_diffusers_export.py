@@ -12,7 +12,7 @@ from omegaconf import OmegaConf
 
 from src.backends.unet2d import UNet2DBackend
 from src.generation.diffusers_export import export_audio_diffusion_pipeline, main
-from src.models.diffusion_module import CONFIG_KEY
+from src.models.base import CONFIG_KEY
 from tests.conftest import compose_config
 
 
