@@ -91,3 +91,19 @@ def test_ema_weights_differ_from_raw_weights(tiny_cfg, tmp_path):
     differs = [not torch.equal(v, ckpt["current_model_state"][k]) for k, v in ckpt["state_dict"].items()
                if v.is_floating_point()]
     assert any(differs)
+
+
+@pytest.mark.parametrize("logger", ["tensorboard", "none"])
+def test_other_loggers_and_periodic_checkpoints(tmp_path, data_dir, logger):
+    from tests.conftest import compose_config
+
+    cfg = compose_config(["exp=drum_diffusion_demo", "debug=tiny", f"logger={logger}", f"paths.data_dir={data_dir}",
+                          "callbacks.periodic_checkpoint.every_n_train_steps=2"])
+    with open_dict(cfg):
+        cfg.paths.output_dir = str(tmp_path / "run")
+    train(cfg)
+    run = tmp_path / "run"
+    assert {"step0000002.ckpt", "step0000004.ckpt", "last.ckpt"} <= {p.name for p in (run / "checkpoints").iterdir()}
+    assert (run / "samples" / "step_0000004" / "sample_00.wav").exists()  # files land whatever the logger
+    events = list((run / "tensorboard").rglob("events.out.tfevents*"))
+    assert bool(events) == (logger == "tensorboard")
