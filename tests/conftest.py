@@ -40,16 +40,19 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture
-def tiny_cfg(tmp_path: Path, data_dir: Path) -> DictConfig:
-    """The demo experiment shrunk by debug=tiny, writing only under tmp_path."""
-    cfg = compose_config([
-        "exp=drum_diffusion_demo", "debug=tiny",
-        f"paths.data_dir={data_dir}", f"paths.log_dir={tmp_path / 'logs'}",
-    ])
+def tiny_run_config(tmp_path: Path, data_dir: Path, exp: str, debug: str, extra: tuple[str, ...] = ()) -> DictConfig:
+    """`exp` shrunk by `debug`, with the session's demo kit, writing only under tmp_path (run folder: run/)."""
+    cfg = compose_config([f"exp={exp}", f"debug={debug}", f"paths.data_dir={data_dir}",
+                          f"paths.log_dir={tmp_path / 'logs'}", *extra])
     with open_dict(cfg):
         cfg.paths.output_dir = str(tmp_path / "run")
     return cfg
+
+
+@pytest.fixture
+def tiny_cfg(tmp_path: Path, data_dir: Path) -> DictConfig:
+    """The waveform demo experiment shrunk by debug=tiny."""
+    return tiny_run_config(tmp_path, data_dir, "drum_diffusion_demo", "tiny")
 
 
 def write_tone(path: Path, rate: int = 16000, seconds: float = 0.5, channels: int = 1,

@@ -13,20 +13,14 @@ from omegaconf import open_dict
 from src.generation.diffusers_export import main as export_pipeline
 from src.generation.sample import GenerateArgs, generate
 from src.training.run import train
-from tests.conftest import compose_config
+from tests.conftest import tiny_run_config
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
 def tiny_mel_cfg(tmp_path, data_dir):
-    cfg = compose_config([
-        "exp=mel_diffusion_demo", "debug=tiny_mel",
-        f"paths.data_dir={data_dir}", f"paths.log_dir={tmp_path / 'logs'}",
-    ])
-    with open_dict(cfg):
-        cfg.paths.output_dir = str(tmp_path / "run")
-    return cfg
+    return tiny_run_config(tmp_path, data_dir, "mel_diffusion_demo", "tiny_mel")
 
 
 def load(path):

@@ -13,6 +13,7 @@ from omegaconf import open_dict
 from src.generation.export import export_checkpoint
 from src.generation.sample import GenerateArgs, generate
 from src.training.run import train
+from tests.conftest import tiny_run_config
 
 pytestmark = pytest.mark.slow
 
@@ -95,15 +96,19 @@ def test_ema_weights_differ_from_raw_weights(tiny_cfg, tmp_path):
 
 @pytest.mark.parametrize("logger", ["tensorboard", "none"])
 def test_other_loggers_and_periodic_checkpoints(tmp_path, data_dir, logger):
-    from tests.conftest import compose_config
-
-    cfg = compose_config(["exp=drum_diffusion_demo", "debug=tiny", f"logger={logger}", f"paths.data_dir={data_dir}",
-                          "callbacks.periodic_checkpoint.every_n_train_steps=2"])
-    with open_dict(cfg):
-        cfg.paths.output_dir = str(tmp_path / "run")
+    cfg = tiny_run_config(tmp_path, data_dir, "drum_diffusion_demo", "tiny",
+                          (f"logger={logger}", "callbacks.periodic_checkpoint.every_n_train_steps=2"))
     train(cfg)
     run = tmp_path / "run"
     assert {"step0000002.ckpt", "step0000004.ckpt", "last.ckpt"} <= {p.name for p in (run / "checkpoints").iterdir()}
     assert (run / "samples" / "step_0000004" / "sample_00.wav").exists()  # files land whatever the logger
     events = list((run / "tensorboard").rglob("events.out.tfevents*"))
     assert bool(events) == (logger == "tensorboard")
+
+
+def test_last_ckpt_is_the_newest_state_even_without_a_new_best(tmp_path, data_dir):
+    # save_top_k=0: no "best" checkpoint is ever written; last.ckpt must still follow training.
+    train(tiny_run_config(tmp_path, data_dir, "drum_diffusion_demo", "tiny", ("callbacks.model_checkpoint.save_top_k=0",)))
+    names = {p.name for p in (tmp_path / "run" / "checkpoints").iterdir()}
+    assert names == {"last.ckpt"}
+    assert load(tmp_path / "run" / "checkpoints" / "last.ckpt")["global_step"] == 4
