@@ -40,7 +40,8 @@ class SampleQuality(FixedNoiseGeneration):
             return
         self.reference = ReferenceStats.from_audio(torch.stack(clips), pl_module.representation.sample_rate)
 
-    def on_generated(self, trainer: pl.Trainer, pl_module: pl.LightningModule, audio: torch.Tensor) -> None:
+    def on_generated(self, trainer: pl.Trainer, pl_module: pl.LightningModule, audio: torch.Tensor,
+                     tensors: torch.Tensor) -> None:
         if self.reference is None:
             return
         score = self.reference.distance(audio.cpu(), pl_module.representation.sample_rate)

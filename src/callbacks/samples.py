@@ -13,6 +13,7 @@ import torch
 from src.audio.io import write_wav
 from src.audio.spectrogram import save_spectrogram_png
 from src.callbacks.media import log_media
+from src.representations.mel import save_mel_png
 
 log = logging.getLogger(__name__)
 
@@ -47,30 +48,39 @@ class FixedNoiseGeneration(pl.Callback, ABC):
         self._validations += 1
         if (self._validations - 1) % self.every_n_validations or not trainer.is_global_zero:
             return
-        audio = pl_module.generate_from_noise(self.fixed_noise(pl_module), self.steps)
-        self.on_generated(trainer, pl_module, audio)
+        tensors = pl_module.sample_tensors(self.fixed_noise(pl_module), self.steps)
+        self.on_generated(trainer, pl_module, pl_module.decode_audio(tensors), tensors)
 
     @abstractmethod
-    def on_generated(self, trainer: pl.Trainer, pl_module: pl.LightningModule, audio: torch.Tensor) -> None:
-        """Use the clips generated at this validation (batch, channels, samples)."""
+    def on_generated(self, trainer: pl.Trainer, pl_module: pl.LightningModule, audio: torch.Tensor,
+                     tensors: torch.Tensor) -> None:
+        """Use the clips generated at this validation: audio (batch, channels, samples) and the
+        model tensors they were decoded from."""
 
 
 class AudioSampleLogger(FixedNoiseGeneration):
-    """Writes each validation's clips to `out_dir/step_XXXXXXX/` as WAV + spectrogram PNG,
-    whatever the logger, and sends them to W&B / TensorBoard when present."""
+    """Writes each validation's clips to `out_dir/step_XXXXXXX/` as WAV + spectrogram PNG (plus
+    the generated image itself, `sample_XX_mel.png`, for image representations), whatever the
+    logger, and sends them to W&B / TensorBoard when present."""
 
     def __init__(self, out_dir: str, num_samples: int = 4, steps: int | None = None, seed: int = 0,
                  every_n_validations: int = 1) -> None:
         super().__init__(num_samples, steps, seed, every_n_validations)
         self.out_dir = Path(out_dir)
 
-    def on_generated(self, trainer: pl.Trainer, pl_module: pl.LightningModule, audio: torch.Tensor) -> None:
+    def on_generated(self, trainer: pl.Trainer, pl_module: pl.LightningModule, audio: torch.Tensor,
+                     tensors: torch.Tensor) -> None:
         sample_rate = pl_module.representation.sample_rate
         step = trainer.global_step
         folder = self.out_dir / f"step_{step:07d}"
         images = []
         for i, clip in enumerate(audio):
             write_wav(folder / f"sample_{i:02d}.wav", clip, sample_rate)
-            images.append(save_spectrogram_png(folder / f"sample_{i:02d}.png", clip, sample_rate))
+            spectrogram = save_spectrogram_png(folder / f"sample_{i:02d}.png", clip, sample_rate)
+            generated = pl_module.representation.image(tensors[i])
+            if generated is not None:
+                save_mel_png(folder / f"sample_{i:02d}_mel.png", generated)
+            # Loggers get the generated image itself where there is one (mel family), else the spectrogram.
+            images.append(spectrogram if generated is None else generated.unsqueeze(-1).expand(-1, -1, 3).numpy())
         log_media(trainer.loggers, "samples", list(audio), images, sample_rate, step)
         log.info("wrote %d validation samples to %s", len(audio), folder)

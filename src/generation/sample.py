@@ -16,6 +16,7 @@ from src.audio.io import write_wav
 from src.audio.spectrogram import save_spectrogram_png
 from src.generation.checkpoint import load_model
 from src.generation.modes.runners import run_mode
+from src.representations.mel import save_mel_png
 
 log = logging.getLogger(__name__)
 
@@ -68,12 +69,14 @@ def generate(args: GenerateArgs) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     generator = torch.Generator().manual_seed(args.seed)
     started = time.perf_counter()
-    clips = run_mode(args, model, generator)
+    clips, images = run_mode(args, model, generator)
     files = []
-    for index, clip in enumerate(tqdm(clips, desc="writing", unit="clip")):
+    for index, (clip, image) in enumerate(tqdm(list(zip(clips, images)), desc="writing", unit="clip")):
         stem = f"sample_{index:03d}"
         write_wav(out_dir / f"{stem}.wav", clip, rate)
         save_spectrogram_png(out_dir / f"{stem}.png", clip, rate)
+        if image is not None:  # mel models: the generated mel image itself
+            save_mel_png(out_dir / f"{stem}_mel.png", image)
         files.append(f"{stem}.wav")
     write_manifest(out_dir, args, config, files, rate, device, time.perf_counter() - started)
     log.info("wrote %d clips to %s", len(files), out_dir)

@@ -67,27 +67,30 @@ class AudioDiffusionModule(ConfiguredModule):
             loss = self.backend.loss(self.encode_batch(batch))
         self.log("val/loss", loss, prog_bar=True, sync_dist=True, batch_size=batch.shape[0])
 
-    @torch.no_grad()
-    def generate(
-        self,
-        num_samples: int,
-        steps: int | None = None,
-        generator: torch.Generator | None = None,
-        length: int | None = None,
-        progress: bool = False,
-        sampler: str | None = None,
-        eta: float | None = None,
-    ) -> torch.Tensor:
-        """Audio (num_samples, channels, samples) from fresh Gaussian noise.
-
-        `sampler` / `eta` override the backend's configured sampler where it has a choice."""
+    def noise(self, num_samples: int, generator: torch.Generator | None = None,
+              length: int | None = None) -> torch.Tensor:
+        """Unit Gaussian model tensors, drawn on the CPU: the same seed gives the same noise on any device."""
         shape = (num_samples, *self.representation.tensor_shape(length))
-        noise = torch.randn(shape, generator=generator, device="cpu").to(self.device)
-        return self.generate_from_noise(noise, steps, progress, sampler, eta)
+        return torch.randn(shape, generator=generator, device="cpu").to(self.device)
+
+    @torch.no_grad()
+    def sample_tensors(self, noise: torch.Tensor, steps: int | None = None, progress: bool = False,
+                       sampler: str | None = None, eta: float | None = None) -> torch.Tensor:
+        """Denoised model tensors; `sampler` / `eta` override the backend's configured sampler where it has a choice."""
+        return self.backend.sample(noise, steps or self.sample_steps, progress=progress, sampler=sampler, eta=eta)
+
+    @torch.no_grad()
+    def decode_audio(self, x: torch.Tensor) -> torch.Tensor:
+        return self.representation.decode(x).float().clamp(-1.0, 1.0)
+
+    @torch.no_grad()
+    def generate(self, num_samples: int, steps: int | None = None, generator: torch.Generator | None = None,
+                 length: int | None = None, progress: bool = False, sampler: str | None = None,
+                 eta: float | None = None) -> torch.Tensor:
+        """Audio (num_samples, channels, samples) from fresh Gaussian noise."""
+        return self.generate_from_noise(self.noise(num_samples, generator, length), steps, progress, sampler, eta)
 
     @torch.no_grad()
     def generate_from_noise(self, noise: torch.Tensor, steps: int | None = None, progress: bool = False,
                             sampler: str | None = None, eta: float | None = None) -> torch.Tensor:
-        x = self.backend.sample(noise, steps or self.sample_steps, progress=progress, sampler=sampler, eta=eta)
-        return self.representation.decode(x).float().clamp(-1.0, 1.0)
-
+        return self.decode_audio(self.sample_tensors(noise, steps, progress, sampler, eta))

@@ -38,6 +38,11 @@ class Representation(nn.Module, ABC):
     def tensor_shape(self, length: int | None = None) -> tuple[int, ...]:
         """Shape of one encoded item (no batch dim) for `length` audio samples (default: training length)."""
 
+    def image(self, x: torch.Tensor) -> torch.Tensor | None:
+        """An 8-bit (H, W) picture of one model tensor, for representations that are images
+        (the generated mel itself, not a spectrogram of its audio); None for the others."""
+        return None
+
     def time_mask(self, keep: torch.Tensor) -> torch.Tensor:
         """Map a per-sample keep mask (bool, audio samples) onto the model tensor's time axis.
 

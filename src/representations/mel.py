@@ -299,6 +299,10 @@ class MelRepresentation(Representation):
         grey = audio_to_image(audio.mean(dim=1), self.params, self.quantize)
         return (grey * (2.0 / GREY_MAX) - 1.0).unsqueeze(1)
 
+    def image(self, x: torch.Tensor) -> torch.Tensor:
+        """The model tensor (1, y_res, W) in [-1, 1] as the 8-bit grey mel image it stands for."""
+        return ((x[0].float().clamp(-1, 1) + 1.0) * (GREY_MAX / 2.0)).round().to(torch.uint8).cpu()
+
     def decode(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 4 or x.shape[1] != 1:
             raise ValueError(f"decode expects (batch, 1, {self.y_res}, width) images, got {tuple(x.shape)}")

@@ -9,6 +9,7 @@ import soundfile as sf
 import torch
 from diffusers import DiffusionPipeline
 from omegaconf import open_dict
+from PIL import Image
 
 from src.generation.diffusers_export import main as export_pipeline
 from src.generation.sample import GenerateArgs, generate
@@ -35,6 +36,9 @@ def test_mel_train_resume_generate_export(tiny_mel_cfg, tmp_path, monkeypatch):
     assert any(key.startswith("backend.unet.") for key in first["state_dict"])
     assert first["lr_schedulers"][0]["last_epoch"] == 4  # the cosine LR is stepped per optimizer step
     assert (run / "samples" / "step_0000004" / "sample_00.wav").exists()
+    # The generated mel image itself, 8-bit grey at the model's resolution, beside its audio's spectrogram.
+    mel_png = Image.open(run / "samples" / "step_0000004" / "sample_00_mel.png")
+    assert mel_png.mode == "L" and mel_png.size == (16, 16)
     assert "val/loss" in (run / "csv" / "version_0" / "metrics.csv").read_text()
 
     with open_dict(tiny_mel_cfg):
@@ -50,6 +54,7 @@ def test_mel_train_resume_generate_export(tiny_mel_cfg, tmp_path, monkeypatch):
     generate(args)
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["files"] == ["sample_000.wav", "sample_001.wav"] and manifest["sample_rate"] == 8000
+    assert Image.open(out / "sample_000_mel.png").size == (16, 16)
     audio, rate = sf.read(out / "sample_000.wav")
     assert rate == 8000 and len(audio) == 16 * 64 - 1  # x_res * hop_length - 1
     again = tmp_path / "gen_again"

@@ -13,6 +13,12 @@ from src.generation.modes import modes
 from src.models.diffusion_module import AudioDiffusionModule
 
 Clips = list[torch.Tensor]
+Images = list[torch.Tensor | None]  # the generated image per clip, for image representations (mel)
+Outputs = tuple[Clips, Images]
+
+
+def audio_only(clips: Clips) -> Outputs:
+    return clips, [None] * len(clips)
 
 
 def load_input(path: str | None, model: AudioDiffusionModule, name: str = "init_audio",
@@ -51,46 +57,50 @@ def keep_mask(args, model: AudioDiffusionModule, length: int) -> torch.Tensor:
     return keep
 
 
-def run_sample(args, model, generator) -> Clips:
+def run_sample(args, model, generator) -> Outputs:
     """Batches of `batch_size`; noise comes from one CPU generator, so the audio depends on
     the seed only (not on batch size or device)."""
     clips: Clips = []
+    images: Images = []
     for first in tqdm(range(0, args.num_samples, args.batch_size), desc="sampling", unit="batch"):
-        count = min(args.batch_size, args.num_samples - first)
-        clips += list(model.generate(count, steps=args.steps, generator=generator, length=args.length,
-                                     sampler=args.sampler, eta=args.eta).cpu())
-    return clips
+        noise = model.noise(min(args.batch_size, args.num_samples - first), generator, args.length)
+        tensors = model.sample_tensors(noise, args.steps, sampler=args.sampler, eta=args.eta)
+        clips += list(model.decode_audio(tensors).cpu())
+        images += [model.representation.image(x) for x in tensors]
+    return clips, images
 
 
-def run_variation(args, model, generator) -> Clips:
+def run_variation(args, model, generator) -> Outputs:
     audio = load_input(args.init_audio, model, length=model.representation.length)
-    return [modes.variation(model, audio, args.strength, args.steps, generator) for _ in range(args.num_samples)]
+    return audio_only([modes.variation(model, audio, args.strength, args.steps, generator)
+                       for _ in range(args.num_samples)])
 
 
-def run_inpaint(args, model, generator) -> Clips:
+def run_inpaint(args, model, generator) -> Outputs:
     audio = load_input(args.init_audio, model, length=model.representation.length)
     keep = keep_mask(args, model, audio.shape[-1])
-    return [modes.inpaint(model, audio, keep, args.steps, generator, args.resample) for _ in range(args.num_samples)]
+    return audio_only([modes.inpaint(model, audio, keep, args.steps, generator, args.resample)
+                       for _ in range(args.num_samples)])
 
 
-def run_continue(args, model, generator) -> Clips:
+def run_continue(args, model, generator) -> Outputs:
     if args.init_audio:
         audio = load_input(args.init_audio, model)
     else:
         audio = model.generate(1, steps=args.steps, generator=generator)[0].cpu()
     overlap, fade = seconds(args, args.overlap, model), seconds(args, args.crossfade, model)
-    return [modes.continuation(model, audio, args.segments, overlap, fade, args.steps, generator, args.resample)
-            for _ in range(args.num_samples)]
+    return audio_only([modes.continuation(model, audio, args.segments, overlap, fade, args.steps, generator,
+                                          args.resample) for _ in range(args.num_samples)])
 
 
-def run_interpolate(args, model, generator) -> Clips:
+def run_interpolate(args, model, generator) -> Outputs:
     length = model.representation.length
     first = load_input(args.init_audio, model, length=length)
     second = load_input(args.init_audio2, model, "init_audio2", length=length)
-    return modes.interpolate(model, first, second, args.num_samples, args.steps)
+    return audio_only(modes.interpolate(model, first, second, args.num_samples, args.steps))
 
 
-MODES: dict[str, Callable[..., Clips]] = {
+MODES: dict[str, Callable[..., Outputs]] = {
     "sample": run_sample,
     "variation": run_variation,
     "inpaint": run_inpaint,
@@ -99,13 +109,13 @@ MODES: dict[str, Callable[..., Clips]] = {
 }
 
 
-def run_mode(args, model: AudioDiffusionModule, generator: torch.Generator) -> Clips:
+def run_mode(args, model: AudioDiffusionModule, generator: torch.Generator) -> Outputs:
     if args.mode not in MODES:
         raise ValueError(f"mode={args.mode} is not one of {', '.join(MODES)}")
     if args.mode != "sample" and (args.sampler is not None or args.eta is not None):
         raise ValueError(f"sampler / eta apply to mode=sample; mode={args.mode} always samples with deterministic DDIM")
-    clips = MODES[args.mode](args, model, generator)
-    if args.loop:
+    clips, images = MODES[args.mode](args, model, generator)
+    if args.loop:  # the loop regenerates a seam: the clips no longer match the images they came from
         seam = seconds(args, args.loop_seam, model)
-        clips = [modes.make_loop(model, clip, seam, args.steps, generator, args.resample) for clip in clips]
-    return clips
+        return audio_only([modes.make_loop(model, clip, seam, args.steps, generator, args.resample) for clip in clips])
+    return clips, images
