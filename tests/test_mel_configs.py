@@ -81,3 +81,11 @@ def test_debug_tiny_mel_shrinks_the_model():
     assert cfg.audio.length == rep.x_res * rep.hop_length - 1
     model = hydra.utils.instantiate(cfg.model)
     assert sum(p.numel() for p in model.parameters()) < 100_000
+
+
+@pytest.mark.parametrize("exp", ["mel_diffusion", "mel_diffusion_64", "mel_diffusion_demo"])
+def test_mel_experiments_take_the_image_datamodule(exp, tmp_path):
+    cfg = compose_config([f"exp={exp}", "datamodule=mel_images", f"datamodule.dataset.path={tmp_path}"])
+    datamodule = hydra.utils.instantiate(cfg.datamodule)
+    rep = cfg.model.representation
+    assert (datamodule.spec.height, datamodule.spec.width) == (rep.y_res, rep.x_res)

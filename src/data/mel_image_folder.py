@@ -8,6 +8,7 @@ from pathlib import Path
 from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset
 
+from src.data.audio_folder import CROP_MODES
 from src.data.mel_images import MelImageDataset, list_image_files
 
 
@@ -20,8 +21,13 @@ class MelImageFolderSpec:
     path: str | None
     height: int
     width: int
+    # Accepted so that experiments written for audio folders (which set a crop mode) also run
+    # on image folders; images are used whole, so the value is checked but has no effect.
+    crop: str = "start"
 
     def __post_init__(self) -> None:
+        if self.crop not in CROP_MODES:
+            raise ValueError(f"datamodule.dataset.crop must be one of {CROP_MODES}, got {self.crop!r}")
         if not self.path:
             raise ValueError("datamodule.dataset.path must name a folder of mel images (there is no demo image set; "
                              "use the audio datamodule, or convert audio with `python -m src.data.audio_to_images`)")
