@@ -36,7 +36,7 @@ def load_input(path: str | None, model: AudioDiffusionModule, name: str = "init_
     return fit_length(audio, length) if length else audio
 
 
-def seconds(args, value: float, model: AudioDiffusionModule) -> int:
+def seconds(value: float, model: AudioDiffusionModule) -> int:
     return int(round(value * model.representation.sample_rate))
 
 
@@ -46,11 +46,11 @@ def keep_mask(args, model: AudioDiffusionModule, length: int) -> torch.Tensor:
     for span in args.keep or []:
         if len(span) != 2 or span[0] >= span[1]:
             raise ValueError(f"keep spans are [start, end] in seconds with start < end, got {list(span)}")
-        keep[seconds(args, span[0], model): seconds(args, span[1], model)] = True
+        keep[seconds(span[0], model): seconds(span[1], model)] = True
     if args.mask_start_secs:
-        keep[: seconds(args, args.mask_start_secs, model)] = True
+        keep[: seconds(args.mask_start_secs, model)] = True
     if args.mask_end_secs:
-        keep[length - seconds(args, args.mask_end_secs, model):] = True
+        keep[length - seconds(args.mask_end_secs, model):] = True
     if keep.all() or not keep.any():
         raise ValueError("inpainting needs some audio to keep and some to regenerate: set keep=[[start,end]] "
                          "or mask_start_secs / mask_end_secs to cover part of the clip")
@@ -88,7 +88,7 @@ def run_continue(args, model, generator) -> Outputs:
         audio = load_input(args.init_audio, model)
     else:
         audio = model.generate(1, steps=args.steps, generator=generator)[0].cpu()
-    overlap, fade = seconds(args, args.overlap, model), seconds(args, args.crossfade, model)
+    overlap, fade = seconds(args.overlap, model), seconds(args.crossfade, model)
     return audio_only([modes.continuation(model, audio, args.segments, overlap, fade, args.steps, generator,
                                           args.resample) for _ in range(args.num_samples)])
 
@@ -116,6 +116,6 @@ def run_mode(args, model: AudioDiffusionModule, generator: torch.Generator) -> O
         raise ValueError(f"sampler / eta apply to mode=sample; mode={args.mode} always samples with deterministic DDIM")
     clips, images = MODES[args.mode](args, model, generator)
     if args.loop:  # the loop regenerates a seam: the clips no longer match the images they came from
-        seam = seconds(args, args.loop_seam, model)
+        seam = seconds(args.loop_seam, model)
         return audio_only([modes.make_loop(model, clip, seam, args.steps, generator, args.resample) for clip in clips])
     return clips, images
