@@ -39,7 +39,7 @@ def model_rate(model, batch: torch.Tensor, steps: int) -> float:
     optimizer = optimizer["optimizer"] if isinstance(optimizer, dict) else optimizer
     start = time.perf_counter()
     for _ in range(steps):
-        loss = model.backend.loss(model.representation.encode(batch))
+        loss = model.process.loss(model.network, model.representation.encode(batch))
         loss.backward()
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)

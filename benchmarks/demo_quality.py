@@ -56,7 +56,7 @@ def main(argv: list[str]) -> None:
     trained, config = load_model(args.ckpt)
     torch.manual_seed(args.seed)
     untrained = hydra.utils.instantiate(OmegaConf.create(config["model"])).eval()
-    # Only the diffusion backend is "untrained": a representation's state (a latent model's
+    # Only the network is "untrained": a representation's state (a latent model's
     # frozen VAE and measured scale) is shared, so both decode the same way.
     untrained.representation.load_state_dict(trained.representation.state_dict())
     rep = trained.representation

@@ -52,7 +52,7 @@ def main(argv: list[str]) -> None:
     def bare() -> None:
         optimizer = model.configure_optimizers()
         for _ in range(args.steps):
-            loss = model.backend.loss(model.representation.encode(batch))
+            loss = model.process.loss(model.network, model.representation.encode(batch))
             loss.backward()
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)

@@ -28,7 +28,7 @@ def train_rate(model, batch: torch.Tensor, steps: int, bf16: bool) -> tuple[floa
 
     def step() -> None:
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=bf16):
-            loss = model.backend.loss(model.representation.encode(batch))
+            loss = model.process.loss(model.network, model.representation.encode(batch))
         loss.backward()
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
@@ -48,7 +48,7 @@ def variant_model(cfg, compile_net: bool, channels_last: bool):
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     if compile_net:
-        model.backend = torch.compile(model.backend)
+        model.network = torch.compile(model.network)
     return model
 
 

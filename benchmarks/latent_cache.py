@@ -19,7 +19,7 @@ import hydra
 from omegaconf import OmegaConf
 
 from common import experiment_config, markdown_table
-from src.backends.unet2d import plain_config
+from src.networks.unet2d import plain_config
 
 PAIRS = {"demo": ("vae_demo", "latent_diffusion_demo"), "full": ("vae", "latent_diffusion")}
 
@@ -37,7 +37,7 @@ def epoch(model, optimizer, datamodule, train: bool) -> float:
     for batch in datamodule.train_dataloader():
         latents = model.representation.encode(batch)
         if train:
-            loss = model.backend.loss(latents)
+            loss = model.process.loss(model.network, latents)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()

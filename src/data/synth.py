@@ -8,17 +8,27 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+import torch
 from scipy import signal
 
 from src.audio.io import write_wav
 
 log = logging.getLogger(__name__)
 
-KIT_VERSION = 1  # bump when the synthesis changes, so old kits are rewritten
+KIT_VERSION = 2  # bump when the synthesis changes, so old kits are rewritten
 DRUM_KINDS = ("kick", "snare", "hihat")
+# Band-pass edges are kept below this share of Nyquist (a Butterworth edge at Nyquist is invalid) and a
+# band is at least this wide (high / low), so every voice stays a valid filter at any sample rate.
+TOP_EDGE = 0.99
+MIN_BAND_RATIO = 1.15
+# The hat's lower edge is drawn in 6-8 kHz; at rates whose Nyquist is under 10 kHz the whole draw is
+# scaled down so that 8 kHz lands at HAT_TOP_SHARE of Nyquist: the hat stays the top band of the rate.
+HAT_LOW_HZ = (6000.0, 8000.0)
+HAT_TOP_SHARE = 0.8
 
 
 def _envelope(n: int, rate: int, decay_s: float, attack_s: float = 0.001) -> np.ndarray:
@@ -27,10 +37,18 @@ def _envelope(n: int, rate: int, decay_s: float, attack_s: float = 0.001) -> np.
     return attack * np.exp(-t / decay_s)
 
 
-def _filtered_noise(rng: np.random.Generator, n: int, rate: int, band: tuple[float, float]) -> np.ndarray:
-    low, high = band
+def band_edges(low: float, high: float, rate: int) -> tuple[float, float]:
+    """(low, high) as shares of Nyquist with 0 < low < high < 1.
+
+    The upper edge is capped at TOP_EDGE and the lower one moved down to keep the band MIN_BAND_RATIO
+    wide; bands that already fit are unchanged, so kits at 44.1 kHz are as they always were."""
     nyquist = rate / 2
-    sos = signal.butter(4, [low / nyquist, min(high / nyquist, 0.99)], btype="band", output="sos")
+    top = min(high / nyquist, TOP_EDGE)
+    return min(low / nyquist, top / MIN_BAND_RATIO), top
+
+
+def _filtered_noise(rng: np.random.Generator, n: int, rate: int, band: tuple[float, float]) -> np.ndarray:
+    sos = signal.butter(4, band_edges(*band, rate), btype="band", output="sos")
     return signal.sosfilt(sos, rng.standard_normal(n))
 
 
@@ -55,7 +73,8 @@ def snare(rng: np.random.Generator, n: int, rate: int) -> np.ndarray:
 
 
 def hihat(rng: np.random.Generator, n: int, rate: int) -> np.ndarray:
-    noise = _filtered_noise(rng, n, rate, (rng.uniform(6000, 8000), rate / 2 * 0.95))
+    scale = min(1.0, HAT_TOP_SHARE * rate / 2 / HAT_LOW_HZ[1])  # 1 from 20 kHz up: 44.1/22.05 kHz unchanged
+    noise = _filtered_noise(rng, n, rate, (rng.uniform(*HAT_LOW_HZ) * scale, rate / 2 * 0.95))
     # Mostly closed hats with the odd open one.
     decay = rng.uniform(0.15, 0.3) if rng.random() < 0.25 else rng.uniform(0.02, 0.06)
     return noise / (np.abs(noise).max() + 1e-9) * _envelope(n, rate, decay)
@@ -72,6 +91,31 @@ def synth_hit(kind: str, rng: np.random.Generator, length: int, rate: int, chann
     pan = rng.uniform(-0.3, 0.3)
     gains = np.array([1 - max(pan, 0.0), 1 + min(pan, 0.0)])[:channels] if channels == 2 else np.ones(channels)
     return (gains[:, None] * mono[None, :]).astype(np.float32)
+
+
+def _kit_hits(hits_per_kind: int, sample_rate: int, channels: int, length: int,
+              seed: int) -> Iterator[tuple[str, int, np.ndarray]]:
+    """(kind, index within kind, hit) for every hit of a kit, in the order the files are written.
+
+    One generator drives the whole kit, so a kit in memory and one on disk with the same settings match."""
+    if hits_per_kind < 1 or sample_rate <= 0 or channels < 1 or length < 1:
+        raise ValueError(f"invalid kit settings: hits_per_kind={hits_per_kind}, sample_rate={sample_rate}, "
+                         f"channels={channels}, length={length} (all must be positive)")
+    rng = np.random.default_rng(seed)
+    for kind in DRUM_KINDS:
+        for i in range(hits_per_kind):
+            yield kind, i, synth_hit(kind, rng, length, sample_rate, channels)
+
+
+def synth_kit(hits_per_kind: int = 16, sample_rate: int = 44100, channels: int = 2, length: int = 32768,
+              seed: int = 777) -> tuple[torch.Tensor, list[str]]:
+    """A kit in memory, no files: ((N, channels, length) float32 audio, N drum-kind labels), N = 3 * hits_per_kind.
+
+    Class-balanced and deterministic for a seed. The demo data set is seed 0 (`write_demo_kit`), so the
+    default seed 777 gives a held-out reference of the same distribution."""
+    hits = list(_kit_hits(hits_per_kind, sample_rate, channels, length, seed))
+    audio = torch.from_numpy(np.stack([hit for _, _, hit in hits]))
+    return audio, [kind for kind, _, _ in hits]
 
 
 def write_demo_kit(
@@ -92,12 +136,7 @@ def write_demo_kit(
     if manifest.exists() and json.loads(manifest.read_text()) == settings:
         return out_dir
     log.info("Writing the synthetic demo drum kit to %s", out_dir)
-    import torch  # local: keeps this module light for the data-only CLI
-
-    rng = np.random.default_rng(seed)
-    for kind in DRUM_KINDS:
-        for i in range(hits_per_kind):
-            hit = synth_hit(kind, rng, length, sample_rate, channels)
-            write_wav(out_dir / kind / f"{kind}_{i:03d}.wav", torch.from_numpy(hit), sample_rate)
+    for kind, i, hit in _kit_hits(hits_per_kind, sample_rate, channels, length, seed):
+        write_wav(out_dir / kind / f"{kind}_{i:03d}.wav", torch.from_numpy(hit), sample_rate)
     manifest.write_text(json.dumps(settings, indent=2))
     return out_dir

@@ -11,6 +11,7 @@ from omegaconf import OmegaConf
 
 from src.models.base import CONFIG_KEY
 from src.models.diffusion_module import AudioDiffusionModule
+from src.models.legacy import upgrade_checkpoint
 
 EXPORTED_WEIGHTS = "model.ckpt"
 EXPORTED_CONFIG = "config.yaml"
@@ -37,7 +38,7 @@ def read_checkpoint(source: str | Path) -> dict[str, Any]:
         raise CheckpointError(f"{path}: not a readable PyTorch checkpoint ({err})") from err
     if not isinstance(checkpoint, dict) or CONFIG_KEY not in checkpoint or "state_dict" not in checkpoint:
         raise CheckpointError(f"{path}: not a checkpoint of this framework (it holds no run config and weights)")
-    return checkpoint
+    return upgrade_checkpoint(checkpoint)
 
 
 def load_model(source: str | Path, device: str | torch.device = "cpu") -> tuple[AudioDiffusionModule, dict]:

@@ -16,26 +16,35 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from diffusers import AutoencoderKL, UNet2DModel
+from diffusers import AutoencoderKL, DDIMScheduler, DDPMScheduler, UNet2DModel
 from diffusers.pipelines.deprecated.audio_diffusion import AudioDiffusionPipeline, Mel
+from diffusers.schedulers.scheduling_utils import SchedulerMixin
 from omegaconf import MISSING
 
-from src.backends.unet2d import UNet2DBackend, check_sampler
 from src.generation.checkpoint import load_model
 from src.models.diffusion_module import AudioDiffusionModule
+from src.networks.unet2d import UNet2DNetwork
+from src.processes.ddpm import DDPMProcess
 from src.representations.latent import LatentRepresentation
 from src.representations.mel import MelRepresentation
 from src.utils.cli import parse_cli, run_cli
 
 log = logging.getLogger(__name__)
 PIPELINE_INDEX = "model_index.json"
+# The pipeline's schedulers step on integer timesteps of the model's own DDPM schedule.
+PIPELINE_SCHEDULERS: dict[str, type[SchedulerMixin]] = {"ddim": DDIMScheduler, "ddpm": DDPMScheduler}
+
+
+def check_pipeline_sampler(sampler: str) -> None:
+    if sampler not in PIPELINE_SCHEDULERS:
+        raise ValueError(f"an AudioDiffusionPipeline samples with ddim or ddpm, not sampler={sampler}")
 
 
 @dataclass
 class DiffusersExportArgs:
     ckpt: str = MISSING          # training .ckpt or saved_models/<name>/ folder of a mel model
     out_dir: str = MISSING       # folder to write the pipeline into
-    sampler: str | None = None   # ddim | ddpm scheduler in the pipeline; null = the model's configured sampler
+    sampler: str | None = None   # ddim | ddpm scheduler in the pipeline; null = the model's sampler if one of them, else ddim
     overwrite: bool = False      # replace a pipeline already in out_dir
 
 
@@ -45,9 +54,9 @@ def mel_component(mel: MelRepresentation) -> Mel:
                hop_length=mel.hop_length, top_db=mel.top_db, n_iter=mel.n_iter)
 
 
-def exported_unet(backend: UNet2DBackend, sample_size: tuple[int, int]) -> UNet2DModel:
+def exported_unet(network: UNet2DNetwork, sample_size: tuple[int, int]) -> UNet2DModel:
     """A standalone float32 copy of the UNet; `sample_size` (height, width) is what the pipeline samples."""
-    unet = copy.deepcopy(backend.unet).cpu()
+    unet = copy.deepcopy(network.unet).cpu()
     if unet.dtype != torch.float32:  # e.g. a 16-true run; the pipeline's users expect float32
         unet = unet.float()
     unet = unet.to(memory_format=torch.contiguous_format)  # safetensors stores contiguous tensors only
@@ -56,18 +65,21 @@ def exported_unet(backend: UNet2DBackend, sample_size: tuple[int, int]) -> UNet2
 
 
 def check_exportable(model: AudioDiffusionModule, mel: MelRepresentation | None,
-                     vqvae: AutoencoderKL | None) -> tuple[UNet2DBackend, MelRepresentation]:
-    backend, representation = model.backend, model.representation
-    if not isinstance(backend, UNet2DBackend):
-        raise ValueError(f"only UNet2D-backend models export as an AudioDiffusionPipeline; "
-                         f"this one has a {type(backend).__name__} (model.backend)")
+                     vqvae: AutoencoderKL | None) -> tuple[UNet2DNetwork, MelRepresentation]:
+    network, representation = model.network, model.representation
+    if not isinstance(network, UNet2DNetwork):
+        raise ValueError(f"only UNet2DModel networks export as an AudioDiffusionPipeline; "
+                         f"this one has a {type(network).__name__} (model.network)")
+    if not isinstance(model.process, DDPMProcess):
+        raise ValueError(f"an AudioDiffusionPipeline runs DDPM/DDIM on integer timesteps: only model/process=ddpm "
+                         f"models export to it, this one was trained with the {model.process.name} process")
     mel = mel if mel is not None else representation
     if not isinstance(mel, MelRepresentation):
         raise ValueError(f"only mel-spectrogram models export as an AudioDiffusionPipeline; this one has a "
                          f"{type(representation).__name__} (model.representation) and no mel was given")
     if vqvae is None and mel is not representation:
         raise ValueError("a separate mel only makes sense with a vqvae (latent models)")
-    return backend, mel
+    return network, mel
 
 
 def export_audio_diffusion_pipeline(
@@ -83,17 +95,19 @@ def export_audio_diffusion_pipeline(
     Mel models need only `model`. Latent models (a UNet over autoencoder latents of mel images)
     pass their `vqvae` (an AutoencoderKL whose `scaling_factor` is the latent scale used in
     training) and the `mel` representation that makes the images the autoencoder sees.
-    `sampler` picks the pipeline's scheduler (ddim | ddpm; default: the backend's sampler)."""
-    backend, mel = check_exportable(model, mel, vqvae)
+    `sampler` picks the pipeline's scheduler (ddim | ddpm; default: the model's, when it is one of them)."""
+    network, mel = check_exportable(model, mel, vqvae)
+    sampler = sampler or (model.sampler if model.sampler in PIPELINE_SCHEDULERS else "ddim")
+    check_pipeline_sampler(sampler)
     out_dir = Path(out_dir)
     if (out_dir / PIPELINE_INDEX).exists() and not overwrite:
         raise FileExistsError(f"{out_dir} already holds a pipeline; pass overwrite=true to replace it")
     sample_size = tuple(model.representation.tensor_shape()[1:])
     pipeline = AudioDiffusionPipeline(
         vqvae=vqvae,
-        unet=exported_unet(backend, sample_size),
+        unet=exported_unet(network, sample_size),
         mel=mel_component(mel),
-        scheduler=backend.make_sampler(sampler),
+        scheduler=PIPELINE_SCHEDULERS[sampler].from_config(model.process.scheduler.config),
     )
     out_dir.mkdir(parents=True, exist_ok=True)
     pipeline.save_pretrained(out_dir)
@@ -103,7 +117,7 @@ def export_audio_diffusion_pipeline(
 def main(argv: list[str]) -> None:
     args = parse_cli(DiffusersExportArgs, argv)
     if args.sampler is not None:
-        check_sampler(args.sampler, 0.0)  # before the (slow) model load
+        check_pipeline_sampler(args.sampler)  # before the (slow) model load
     model, _ = load_model(args.ckpt, "cpu")
     rep = model.representation
     # Latent models export their frozen VAE as the pipeline's vqvae, with the mel it decodes to.

@@ -15,7 +15,8 @@ from tqdm import tqdm
 from src.audio.io import write_wav
 from src.audio.spectrogram import save_spectrogram_png
 from src.generation.checkpoint import load_model
-from src.generation.modes.runners import run_mode
+from src.generation.modes.runners import mode_sampler, run_mode
+from src.models.diffusion_module import AudioDiffusionModule
 from src.representations.mel import save_mel_png
 
 log = logging.getLogger(__name__)
@@ -31,8 +32,8 @@ class GenerateArgs:
     out_dir: str = "outputs/generated"
     device: str = "auto"            # auto | cpu | cuda | cuda:N
     length: int | None = None       # samples per clip (mode=sample); null = the training length
-    sampler: str | None = None      # mode=sample, mel/latent models: ddim | ddpm (default: the trained config's)
-    eta: float | None = None        # mode=sample, DDIM: 0 deterministic, 1 DDPM-like noise
+    sampler: str | None = None      # ddim | euler | heun | dpmpp_2m | ancestral | ddpm (default: the model's; other modes: ddim)
+    eta: float | None = None        # ancestral sampler noise: 0 deterministic, 1 ancestral (default: the model's)
     mode: str = "sample"            # sample | variation | inpaint | continue | interpolate
     init_audio: str | None = None   # input file (any rate/channels; cropped or zero-padded to the model's length)
     init_audio2: str | None = None  # second input (interpolate)
@@ -57,6 +58,16 @@ def pick_device(name: str) -> torch.device:
     return device
 
 
+def describe_sampling(args: GenerateArgs, model: AudioDiffusionModule) -> dict[str, object]:
+    """Log the process and sampler, with `steps` as steps and as network evaluations per clip."""
+    sampler = model.make_sampler(args.sampler, args.eta) if args.mode == "sample" else mode_sampler(args, model)
+    info = {"process": model.process.describe(), "sampler": sampler.name, "steps": args.steps,
+            "network_evaluations_per_clip": sampler.evaluations(args.steps)}
+    log.info("%s, sampler %s: %d steps = %d network evaluations per clip", info["process"], info["sampler"],
+             args.steps, info["network_evaluations_per_clip"])
+    return info
+
+
 def generate(args: GenerateArgs) -> Path:
     """Run `args.mode` and write its clips; every random draw comes from one CPU generator
     seeded with `args.seed`, so the same arguments give the same audio."""
@@ -64,6 +75,7 @@ def generate(args: GenerateArgs) -> Path:
         raise ValueError("num_samples, batch_size and steps must be at least 1")
     device = pick_device(args.device)
     model, config = load_model(args.ckpt, device)
+    sampling = describe_sampling(args, model)
     rate = model.representation.sample_rate
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -78,15 +90,16 @@ def generate(args: GenerateArgs) -> Path:
         if image is not None:  # mel models: the generated mel image itself
             save_mel_png(out_dir / f"{stem}_mel.png", image)
         files.append(f"{stem}.wav")
-    write_manifest(out_dir, args, config, files, rate, device, time.perf_counter() - started)
+    write_manifest(out_dir, args, config, files, rate, device, time.perf_counter() - started, sampling)
     log.info("wrote %d clips to %s", len(files), out_dir)
     return out_dir
 
 
 def write_manifest(out_dir: Path, args: GenerateArgs, config: dict, files: list[str], rate: int,
-                   device: torch.device, seconds: float) -> None:
+                   device: torch.device, seconds: float, sampling: dict[str, object]) -> None:
     manifest = {
         "mode": args.mode,
+        "sampling": sampling,
         "parameters": OmegaConf.to_container(OmegaConf.structured(args)),
         "checkpoint": str(Path(args.ckpt).resolve()),
         "inputs": [str(Path(p).resolve()) for p in (args.init_audio, args.init_audio2) if p],

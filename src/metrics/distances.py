@@ -173,19 +173,26 @@ def bootstrap(statistic: Callable[[np.ndarray, np.ndarray], float], n_generated:
                      for _ in range(rounds)])
 
 
+def shifted_interval(value: float, samples: np.ndarray, level: float = 0.95, lower: float | None = None,
+                     upper: float | None = None) -> tuple[float, float]:
+    """The bootstrap percentile interval of `samples` moved back by their shift (mean - value), so it
+    describes the spread at this N rather than the resampling bias (see the module docstring); the
+    shift can carry it past what the statistic can take, so it is clipped to [lower, upper]."""
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"confidence level must be in (0, 1), got {level}")
+    tail = (1.0 - level) / 2.0 * 100.0
+    low, high = np.percentile(samples, [tail, 100.0 - tail]) - (samples.mean() - value)
+    low, high = np.clip([low, high], -np.inf if lower is None else lower, np.inf if upper is None else upper)
+    return float(low), float(high)
+
+
 def _estimate(value: float, n_x: int, n_y: int, samples: np.ndarray | None, level: float,
               floor: float | None = None) -> Estimate:
     if samples is None:
         return Estimate(value=value, n_generated=n_x, n_reference=n_y, level=level)
-    if not 0.0 < level < 1.0:
-        raise ValueError(f"confidence level must be in (0, 1), got {level}")
-    tail = (1.0 - level) / 2.0 * 100.0
-    shift = samples.mean() - value
-    low, high = np.percentile(samples, [tail, 100.0 - tail]) - shift
-    if floor is not None:  # the shift can carry the interval below what the statistic can take
-        low, high = max(low, floor), max(high, floor)
+    low, high = shifted_interval(value, samples, level, lower=floor)
     return Estimate(value=value, n_generated=n_x, n_reference=n_y, rounds=len(samples), mean=float(samples.mean()),
-                    std=float(samples.std(ddof=1)), low=float(low), high=float(high), level=level)
+                    std=float(samples.std(ddof=1)), low=low, high=high, level=level)
 
 
 def frechet_estimate(generated: Features, reference: Features, rounds: int = 200, seed: int = 0,

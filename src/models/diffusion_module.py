@@ -1,4 +1,4 @@
-"""The LightningModule: a representation and a diffusion backend, injected from config."""
+"""The LightningModule: a representation, a network and a process, injected from config."""
 
 from __future__ import annotations
 
@@ -7,20 +7,27 @@ from typing import Any
 
 import torch
 
-from src.backends.base import DiffusionBackend
 from src.models.base import ConfiguredModule
+from src.models.legacy import upgrade_checkpoint
+from src.networks.base import Network
+from src.processes.base import Process
 from src.representations.base import Representation
-
+from src.samplers.base import Denoiser, Sampler
+from src.samplers.registry import make_sampler, sample
 
 
 class AudioDiffusionModule(ConfiguredModule):
-    """Trains `backend` on `representation.encode(audio)` and samples audio back through `decode`.
+    """Trains `network` under `process` on `representation.encode(audio)`, and samples audio back
+    through `decode`.
 
     Args:
         representation: audio <-> model-tensor mapping.
-        backend: the diffusion model over those tensors.
+        network: f(x, c_noise), the only trained part.
+        process: noising, training target, loss weighting and the sampling schedule.
         optimizer: partial optimizer (from `_partial_: true` config) taking the parameters.
         scheduler: optional partial LR scheduler taking the optimizer; stepped every optimizer step.
+        sampler: default sampler for validation samples and generation (null: the process's default).
+        eta: default noise of the ancestral sampler (null: its own default, 1).
         sample_steps: sampling steps used by validation-time generation.
         val_seed: seed for validation noise, so validation losses are comparable across the run.
     """
@@ -28,18 +35,32 @@ class AudioDiffusionModule(ConfiguredModule):
     def __init__(
         self,
         representation: Representation,
-        backend: DiffusionBackend,
+        network: Network,
+        process: Process,
         optimizer: Callable[..., torch.optim.Optimizer],
         scheduler: Callable[..., Any] | None = None,
+        sampler: str | None = None,
+        eta: float | None = None,
         sample_steps: int = 50,
         val_seed: int = 1234,
     ) -> None:
         super().__init__(optimizer, scheduler)
-        backend.check_shape(representation.tensor_shape())
+        if not isinstance(network, Network) or not isinstance(process, Process):
+            raise ValueError(f"model.network must be a Network and model.process a Process, "
+                             f"got {type(network).__name__} and {type(process).__name__}")
+        network.check_shape(representation.tensor_shape())
         self.representation = representation
-        self.backend = backend
+        self.network = network
+        self.process = process
+        self.sampler = sampler or process.default_sampler
+        self.eta = eta
+        make_sampler(self.sampler, process, eta)  # a bad default fails at start, not at the first validation
         self.sample_steps = sample_steps
         self.val_seed = val_seed
+
+    @property
+    def denoiser(self) -> Denoiser:
+        return Denoiser(self.process, self.network)
 
     def encode_batch(self, batch: torch.Tensor) -> torch.Tensor:
         """Encode a data batch, checking it has the shape the model was built for."""
@@ -54,7 +75,7 @@ class AudioDiffusionModule(ConfiguredModule):
         return x
 
     def training_step(self, batch: torch.Tensor, batch_idx: int) -> torch.Tensor:
-        loss = self.backend.loss(self.encode_batch(batch))
+        loss = self.process.loss(self.network, self.encode_batch(batch))
         self.log("train/loss", loss, prog_bar=True, batch_size=batch.shape[0])
         return loss
 
@@ -64,8 +85,19 @@ class AudioDiffusionModule(ConfiguredModule):
         devices = [self.device] if self.device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(self.val_seed + batch_idx)
-            loss = self.backend.loss(self.encode_batch(batch))
+            loss = self.process.loss(self.network, self.encode_batch(batch))
         self.log("val/loss", loss, prog_bar=True, sync_dist=True, batch_size=batch.shape[0])
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        # Runs before Lightning loads the weights: a run started before the process layer resumes.
+        upgrade_checkpoint(checkpoint)
+
+    def make_sampler(self, sampler: str | None = None, eta: float | None = None,
+                     allowed: tuple[str, ...] | None = None) -> Sampler:
+        """`sampler` (default: the model's) with `eta` (default: the model's, for its own sampler)."""
+        if sampler is None:
+            return make_sampler(self.sampler, self.process, self.eta if eta is None else eta, allowed)
+        return make_sampler(sampler, self.process, eta, allowed)
 
     def noise(self, num_samples: int, generator: torch.Generator | None = None,
               length: int | None = None) -> torch.Tensor:
@@ -74,10 +106,13 @@ class AudioDiffusionModule(ConfiguredModule):
         return torch.randn(shape, generator=generator, device="cpu").to(self.device)
 
     @torch.no_grad()
-    def sample_tensors(self, noise: torch.Tensor, steps: int | None = None, progress: bool = False,
-                       sampler: str | None = None, eta: float | None = None) -> torch.Tensor:
-        """Denoised model tensors; `sampler` / `eta` override the backend's configured sampler where it has a choice."""
-        return self.backend.sample(noise, steps or self.sample_steps, progress=progress, sampler=sampler, eta=eta)
+    def sample_tensors(self, noise: torch.Tensor, steps: int | None = None, sampler: str | None = None,
+                       eta: float | None = None) -> torch.Tensor:
+        """Denoised model tensors; `sampler` / `eta` override the model's defaults."""
+        steps = steps or self.sample_steps
+        self.process.check_steps(steps)
+        self.network.check_shape(tuple(noise.shape[1:]))
+        return sample(self.denoiser, noise, steps, self.make_sampler(sampler, eta))
 
     @torch.no_grad()
     def decode_audio(self, x: torch.Tensor) -> torch.Tensor:
@@ -85,12 +120,11 @@ class AudioDiffusionModule(ConfiguredModule):
 
     @torch.no_grad()
     def generate(self, num_samples: int, steps: int | None = None, generator: torch.Generator | None = None,
-                 length: int | None = None, progress: bool = False, sampler: str | None = None,
-                 eta: float | None = None) -> torch.Tensor:
+                 length: int | None = None, sampler: str | None = None, eta: float | None = None) -> torch.Tensor:
         """Audio (num_samples, channels, samples) from fresh Gaussian noise."""
-        return self.generate_from_noise(self.noise(num_samples, generator, length), steps, progress, sampler, eta)
+        return self.generate_from_noise(self.noise(num_samples, generator, length), steps, sampler, eta)
 
     @torch.no_grad()
-    def generate_from_noise(self, noise: torch.Tensor, steps: int | None = None, progress: bool = False,
-                            sampler: str | None = None, eta: float | None = None) -> torch.Tensor:
-        return self.decode_audio(self.sample_tensors(noise, steps, progress, sampler, eta))
+    def generate_from_noise(self, noise: torch.Tensor, steps: int | None = None, sampler: str | None = None,
+                            eta: float | None = None) -> torch.Tensor:
+        return self.decode_audio(self.sample_tensors(noise, steps, sampler, eta))

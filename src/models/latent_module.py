@@ -17,9 +17,10 @@ from typing import Any
 import torch
 from pytorch_lightning.callbacks import WeightAveraging
 
-from src.backends.base import DiffusionBackend
 from src.models.base import CONFIG_KEY
 from src.models.diffusion_module import AudioDiffusionModule
+from src.networks.base import Network
+from src.processes.base import Process
 from src.representations.latent import LatentRepresentation
 
 log = logging.getLogger(__name__)
@@ -35,9 +36,12 @@ class LatentDiffusionModule(AudioDiffusionModule):
         self,
         vae: str,
         representation: LatentRepresentation,
-        backend: DiffusionBackend,
+        network: Network,
+        process: Process,
         optimizer: Callable[..., torch.optim.Optimizer],
         scheduler: Callable[..., Any] | None = None,
+        sampler: str | None = None,
+        eta: float | None = None,
         sample_steps: int = 50,
         val_seed: int = 1234,
         scale_batches: int = 8,
@@ -50,7 +54,7 @@ class LatentDiffusionModule(AudioDiffusionModule):
                              "set model.vae only (the representation interpolates it)")
         if scale_batches < 1:
             raise ValueError(f"model.scale_batches must be at least 1, got {scale_batches}")
-        super().__init__(representation, backend, optimizer, scheduler, sample_steps, val_seed)
+        super().__init__(representation, network, process, optimizer, scheduler, sampler, eta, sample_steps, val_seed)
         self.scale_batches = scale_batches
 
     def on_fit_start(self) -> None:

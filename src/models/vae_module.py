@@ -25,7 +25,7 @@ from omegaconf import OmegaConf
 
 from src.audio.io import write_wav
 from src.audio.spectrogram import log_mel
-from src.backends.unet2d import plain_config
+from src.networks.unet2d import plain_config
 from src.callbacks.media import log_media
 from src.generation.checkpoint import CheckpointError, read_checkpoint
 from src.models.base import CONFIG_KEY, ConfiguredModule

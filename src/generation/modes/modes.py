@@ -1,7 +1,7 @@
 """Variation, inpainting/outpainting, continuation, loops and interpolation.
 
-Each mode encodes audio with the model's representation, runs the DDIM machinery of
-`ddim.py` on the backend, and decodes. Audio tensors are (channels, samples) at the
+Each mode encodes audio with the model's representation, runs the masked sampling and
+inversion of `ddim.py` on the model's process, and decodes. Audio tensors are (channels, samples) at the
 model's sample rate."""
 
 from __future__ import annotations
@@ -10,8 +10,9 @@ import math
 
 import torch
 
-from src.generation.modes.ddim import Known, add_noise, ddim_invert, ddim_sample
+from src.generation.modes.ddim import Known, add_noise, ddim_invert, masked_sample
 from src.models.diffusion_module import AudioDiffusionModule
+from src.samplers.base import Sampler
 
 
 def _encode(model: AudioDiffusionModule, audio: torch.Tensor) -> torch.Tensor:
@@ -28,30 +29,32 @@ def _noise(shape: torch.Size, generator: torch.Generator, device: torch.device) 
 
 @torch.no_grad()
 def variation(model: AudioDiffusionModule, audio: torch.Tensor, strength: float, steps: int,
-              generator: torch.Generator) -> torch.Tensor:
+              generator: torch.Generator, sampler: Sampler | None = None) -> torch.Tensor:
     """Noise the input to the level `strength` (0 keeps it, 1 is pure noise) and denoise from there."""
     if not 0.0 <= strength <= 1.0:
         raise ValueError(f"strength must be between 0 and 1, got {strength}")
     x0 = _encode(model, audio)
-    levels = model.backend.noise_levels(steps).to(model.device)
+    denoiser = model.denoiser
+    levels = denoiser.levels(steps).to(model.device)
     start = round((1.0 - strength) * steps)
-    x = add_noise(model.backend, x0, levels[start], _noise(x0.shape, generator, model.device))
-    return _decode(model, ddim_sample(model.backend, x, levels, start=start, generator=generator))
+    x = add_noise(denoiser, x0, levels[start], _noise(x0.shape, generator, model.device))
+    return _decode(model, masked_sample(denoiser, x, levels, start=start, generator=generator, sampler=sampler))
 
 
 @torch.no_grad()
 def inpaint(model: AudioDiffusionModule, audio: torch.Tensor, keep: torch.Tensor, steps: int,
-            generator: torch.Generator, resample: int = 1) -> torch.Tensor:
+            generator: torch.Generator, resample: int = 1, sampler: Sampler | None = None) -> torch.Tensor:
     """Regenerate where `keep` (bool per sample) is False, keeping the rest (RePaint-style)."""
     if keep.shape[-1] != audio.shape[-1]:
         raise ValueError("the keep mask must have one entry per audio sample")
     x0 = _encode(model, audio)
     mask = model.representation.time_mask(keep.cpu()).to(model.device)
-    levels = model.backend.noise_levels(steps).to(model.device)
-    x = _noise(x0.shape, generator, model.device)
+    denoiser = model.denoiser
+    levels = denoiser.levels(steps).to(model.device)
+    x = model.process.prior(_noise(x0.shape, generator, model.device), levels[0])
     known = Known(x0=x0, mask=mask)
-    return _decode(model, ddim_sample(model.backend, x, levels, known=known, resample=resample,
-                                      generator=generator))
+    return _decode(model, masked_sample(denoiser, x, levels, known=known, resample=resample,
+                                        generator=generator, sampler=sampler))
 
 
 def _crossfade_join(head: torch.Tensor, tail: torch.Tensor, fade: int) -> torch.Tensor:
@@ -65,7 +68,8 @@ def _crossfade_join(head: torch.Tensor, tail: torch.Tensor, fade: int) -> torch.
 
 @torch.no_grad()
 def continuation(model: AudioDiffusionModule, audio: torch.Tensor, segments: int, overlap: int, fade: int,
-                 steps: int, generator: torch.Generator, resample: int = 1) -> torch.Tensor:
+                 steps: int, generator: torch.Generator, resample: int = 1,
+                 sampler: Sampler | None = None) -> torch.Tensor:
     """Extend `audio` by `segments` windows, each outpainted from the last `overlap` samples.
 
     The result has len(audio) + segments * (window - overlap) samples."""
@@ -79,7 +83,7 @@ def continuation(model: AudioDiffusionModule, audio: torch.Tensor, segments: int
     keep[:overlap] = True
     for _ in range(segments):
         context = torch.nn.functional.pad(out[..., -overlap:], (0, window - overlap))
-        new = inpaint(model, context, keep, steps, generator, resample)
+        new = inpaint(model, context, keep, steps, generator, resample, sampler)
         # Join inside the kept overlap: the regenerated window's copy of it blends in.
         out = _crossfade_join(out, new[..., overlap - fade:], fade)
     return out
@@ -87,7 +91,7 @@ def continuation(model: AudioDiffusionModule, audio: torch.Tensor, segments: int
 
 @torch.no_grad()
 def make_loop(model: AudioDiffusionModule, audio: torch.Tensor, seam: int, steps: int,
-              generator: torch.Generator, resample: int = 1) -> torch.Tensor:
+              generator: torch.Generator, resample: int = 1, sampler: Sampler | None = None) -> torch.Tensor:
     """A clip (of at least the model's length) whose end runs seamlessly into its start.
 
     Rotating by half a window puts the end->start join inside the first window; regenerating
@@ -101,7 +105,7 @@ def make_loop(model: AudioDiffusionModule, audio: torch.Tensor, seam: int, steps
     rolled = torch.roll(audio, window // 2, dims=-1)
     keep = torch.ones(window, dtype=torch.bool)
     keep[window // 2 - seam // 2: window // 2 + seam // 2] = False
-    rolled[..., :window] = inpaint(model, rolled[..., :window], keep, steps, generator, resample)
+    rolled[..., :window] = inpaint(model, rolled[..., :window], keep, steps, generator, resample, sampler)
     return torch.roll(rolled, -(window // 2), dims=-1)
 
 
@@ -117,13 +121,16 @@ def slerp(a: torch.Tensor, b: torch.Tensor, weight: float) -> torch.Tensor:
 @torch.no_grad()
 def interpolate(model: AudioDiffusionModule, first: torch.Tensor, second: torch.Tensor, count: int,
                 steps: int) -> list[torch.Tensor]:
-    """`count` clips from `first` to `second`: DDIM-invert both, slerp the noises, decode."""
+    """`count` clips from `first` to `second`: DDIM-invert both, slerp the noises, decode.
+
+    Inversion and sampling are both DDIM, so the endpoints come back as the inputs."""
     if count < 2:
         raise ValueError("interpolation needs at least 2 clips (the two endpoints)")
-    levels = model.backend.noise_levels(steps).to(model.device)
-    noises = [ddim_invert(model.backend, _encode(model, clip), levels) for clip in (first, second)]
+    denoiser = model.denoiser
+    levels = denoiser.levels(steps).to(model.device)
+    noises = [ddim_invert(denoiser, _encode(model, clip), levels) for clip in (first, second)]
     clips = []
     for weight in torch.linspace(0.0, 1.0, count).tolist():
         z = slerp(noises[0], noises[1], weight)
-        clips.append(_decode(model, ddim_sample(model.backend, z, levels)))
+        clips.append(_decode(model, masked_sample(denoiser, z, levels)))
     return clips

@@ -11,7 +11,13 @@ from tqdm import tqdm
 from src.audio.io import fit_length, read_audio, resample, to_channels
 from src.generation.modes import modes
 from src.models.diffusion_module import AudioDiffusionModule
+from src.samplers.base import Sampler
+from src.samplers.registry import DETERMINISTIC
 
+# Samplers each mode accepts: inversion (interpolate) is DDIM's; the others take any sampler that can
+# put the kept region back after a step (every one but diffusers' DDPM scheduler).
+MODE_SAMPLERS = {"variation": (*DETERMINISTIC, "ancestral"), "inpaint": (*DETERMINISTIC, "ancestral"),
+                 "continue": (*DETERMINISTIC, "ancestral"), "interpolate": ("ddim", "euler")}
 Clips = list[torch.Tensor]
 Images = list[torch.Tensor | None]  # the generated image per clip, for image representations (mel)
 Outputs = tuple[Clips, Images]
@@ -57,6 +63,14 @@ def keep_mask(args, model: AudioDiffusionModule, length: int) -> torch.Tensor:
     return keep
 
 
+def mode_sampler(args, model: AudioDiffusionModule) -> Sampler:
+    """The sampler a mode runs: `sampler=` if given (checked against the mode), else DDIM."""
+    allowed = MODE_SAMPLERS[args.mode] if args.mode in MODE_SAMPLERS else None
+    if args.sampler is None and allowed is not None:
+        return model.make_sampler("ddim", args.eta, allowed)
+    return model.make_sampler(args.sampler, args.eta, allowed)
+
+
 def run_sample(args, model, generator) -> Outputs:
     """Batches of `batch_size`; noise comes from one CPU generator, so the audio depends on
     the seed only (not on batch size or device)."""
@@ -72,14 +86,16 @@ def run_sample(args, model, generator) -> Outputs:
 
 def run_variation(args, model, generator) -> Outputs:
     audio = load_input(args.init_audio, model, length=model.representation.length)
-    return audio_only([modes.variation(model, audio, args.strength, args.steps, generator)
+    sampler = mode_sampler(args, model)
+    return audio_only([modes.variation(model, audio, args.strength, args.steps, generator, sampler)
                        for _ in range(args.num_samples)])
 
 
 def run_inpaint(args, model, generator) -> Outputs:
     audio = load_input(args.init_audio, model, length=model.representation.length)
     keep = keep_mask(args, model, audio.shape[-1])
-    return audio_only([modes.inpaint(model, audio, keep, args.steps, generator, args.resample)
+    sampler = mode_sampler(args, model)
+    return audio_only([modes.inpaint(model, audio, keep, args.steps, generator, args.resample, sampler)
                        for _ in range(args.num_samples)])
 
 
@@ -89,14 +105,16 @@ def run_continue(args, model, generator) -> Outputs:
     else:
         audio = model.generate(1, steps=args.steps, generator=generator)[0].cpu()
     overlap, fade = seconds(args.overlap, model), seconds(args.crossfade, model)
+    sampler = mode_sampler(args, model)
     return audio_only([modes.continuation(model, audio, args.segments, overlap, fade, args.steps, generator,
-                                          args.resample) for _ in range(args.num_samples)])
+                                          args.resample, sampler) for _ in range(args.num_samples)])
 
 
 def run_interpolate(args, model, generator) -> Outputs:
     length = model.representation.length
     first = load_input(args.init_audio, model, length=length)
     second = load_input(args.init_audio2, model, "init_audio2", length=length)
+    mode_sampler(args, model)  # only checks: interpolation is DDIM inversion + DDIM
     return audio_only(modes.interpolate(model, first, second, args.num_samples, args.steps))
 
 
@@ -112,10 +130,10 @@ MODES: dict[str, Callable[..., Outputs]] = {
 def run_mode(args, model: AudioDiffusionModule, generator: torch.Generator) -> Outputs:
     if args.mode not in MODES:
         raise ValueError(f"mode={args.mode} is not one of {', '.join(MODES)}")
-    if args.mode != "sample" and (args.sampler is not None or args.eta is not None):
-        raise ValueError(f"sampler / eta apply to mode=sample; mode={args.mode} always samples with deterministic DDIM")
     clips, images = MODES[args.mode](args, model, generator)
     if args.loop:  # the loop regenerates a seam: the clips no longer match the images they came from
         seam = seconds(args.loop_seam, model)
-        return audio_only([modes.make_loop(model, clip, seam, args.steps, generator, args.resample) for clip in clips])
+        sampler = model.make_sampler(args.sampler or "ddim", args.eta, MODE_SAMPLERS["inpaint"])
+        return audio_only([modes.make_loop(model, clip, seam, args.steps, generator, args.resample, sampler)
+                           for clip in clips])
     return clips, images

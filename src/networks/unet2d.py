@@ -1,0 +1,97 @@
+"""diffusers' UNet2DModel as a plain network (mel images and latents)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import torch
+from diffusers import UNet2DModel
+from diffusers.configuration_utils import ConfigMixin
+from omegaconf import DictConfig, ListConfig, OmegaConf
+
+from src.networks.base import Network
+
+log = logging.getLogger(__name__)
+
+
+def plain_config(component: ConfigMixin) -> None:
+    """Hydra passes lists as ListConfig; diffusers stores them in the component's config, which
+    then cannot be written as JSON (save_pretrained, pipeline export). Store plain values."""
+    containers = {key: OmegaConf.to_container(value) for key, value in component.config.items()
+                  if isinstance(value, (DictConfig, ListConfig))}
+    if containers:
+        component.register_to_config(**containers)
+
+
+def find_unet_folder(pretrained: str) -> Path:
+    """`pretrained` is a diffusers pipeline folder (with `unet/`) or a UNet2DModel folder."""
+    folder = Path(pretrained).expanduser()
+    if not folder.is_dir():
+        raise ValueError(f"pretrained={pretrained}: no such folder (only local folders are read, never a hub)")
+    for candidate in (folder / "unet", folder):
+        config = candidate / "config.json"
+        if config.is_file():
+            class_name = UNet2DModel.load_config(str(candidate)).get("_class_name")
+            if class_name != "UNet2DModel":
+                raise ValueError(f"pretrained={pretrained}: {config} describes a {class_name}, not a UNet2DModel")
+            return candidate
+    raise ValueError(f"pretrained={pretrained}: neither unet/config.json nor config.json found in the folder")
+
+
+class UNet2DNetwork(Network):
+    """A UNet2DModel over (channels, height, width) tensors.
+
+    Args:
+        unet: the network (built from config); may be null when `pretrained` provides it.
+        time_scale: c_noise is multiplied by it before the UNet's sinusoidal timestep embedding,
+            which is made for diffusers' integer timesteps 0..1000 (the ddpm process's c_noise is
+            timestep / 1000, so 1000 gives back the timesteps exactly as diffusers feeds them).
+        gradient_checkpointing: recompute activations in backward, trading time for memory.
+        channels_last: NHWC memory format, faster convolutions on recent GPUs under mixed precision.
+        pretrained: local folder of a diffusers pipeline (`unet/`) or of a UNet2DModel; its
+            architecture and weights replace `unet`.
+    """
+
+    def __init__(self, unet: UNet2DModel | None, time_scale: float = 1000.0, gradient_checkpointing: bool = False,
+                 channels_last: bool = False, pretrained: str | None = None) -> None:
+        super().__init__()
+        if pretrained:
+            folder = find_unet_folder(pretrained)
+            if unet is not None:
+                log.info("pretrained=%s: the UNet architecture comes from %s, not from model.network.unet",
+                         pretrained, folder)
+            unet = UNet2DModel.from_pretrained(str(folder), local_files_only=True)
+        if not isinstance(unet, UNet2DModel):
+            raise ValueError(f"unet must be a diffusers UNet2DModel (or set pretrained=<folder>), got {type(unet)}")
+        if time_scale <= 0:
+            raise ValueError(f"time_scale must be positive, got {time_scale}")
+        plain_config(unet)
+        self.unet = unet
+        self.time_scale = time_scale
+        self.channels_last = channels_last
+        if gradient_checkpointing:
+            unet.enable_gradient_checkpointing()
+        if channels_last:
+            unet.to(memory_format=torch.channels_last)
+
+    def forward(self, x: torch.Tensor, c_noise: torch.Tensor) -> torch.Tensor:
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return self.unet(x, c_noise.float() * self.time_scale).sample.to(x.dtype)
+
+    def check_shape(self, shape: tuple[int, ...]) -> None:
+        config = self.unet.config
+        if len(shape) != 3:
+            raise ValueError(f"the UNet2D network needs (channels, height, width) tensors, got shape {shape}")
+        if shape[0] != config.in_channels or config.out_channels != config.in_channels:
+            raise ValueError(f"the representation gives {shape[0]} channels but the UNet has "
+                             f"in_channels={config.in_channels}, out_channels={config.out_channels}")
+        factor = 2 ** (len(config.block_out_channels) - 1)
+        for name, size in zip(("height", "width"), shape[1:]):
+            if size % factor:
+                raise ValueError(
+                    f"{name} {size} is not a multiple of the UNet's total downsampling {factor} "
+                    f"(2 ** (len(block_out_channels) - 1)); change the representation's resolution "
+                    "(mel: y_res / x_res, or the audio length) or the number of block_out_channels"
+                )

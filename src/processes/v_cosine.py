@@ -1,0 +1,42 @@
+"""v-diffusion on the cosine path (Salimans & Ho 2022), as audio-diffusion-pytorch trains it.
+
+alpha = cos(pi t / 2), sigma = sin(pi t / 2) for t in [0, 1]; the network predicts
+v = alpha * eps - sigma * x_0 from x_t and c_noise = t; times are uniform in training and
+the loss is the plain MSE on v. The operations and their order are ADP's VDiffusion and
+VSampler, so tiny-audio-diffusion models train and sample as they did there."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from src.networks.base import Network
+from src.processes.base import Process, batch_times, per_item
+
+
+class VCosineProcess(Process):
+    name = "v_cosine"
+    default_sampler = "ddim"
+
+    def alpha_sigma(self, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        angle = torch.as_tensor(t) * math.pi / 2
+        return torch.cos(angle), torch.sin(angle)
+
+    def schedule(self, steps: int) -> torch.Tensor:
+        self.check_steps(steps)
+        return torch.linspace(1.0, 0.0, steps + 1)  # VSampler's linear schedule
+
+    def denoise(self, network: Network, x_t: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        t = batch_times(t, x_t).to(x_t.dtype)
+        v = network(x_t, t)
+        alpha, sigma = (per_item(s, x_t) for s in self.alpha_sigma(t))
+        return alpha * x_t - sigma * v, sigma * x_t + alpha * v
+
+    def loss(self, network: Network, x0: torch.Tensor) -> torch.Tensor:
+        t = torch.rand(x0.shape[0], device=x0.device)  # ADP draws the times first, then the noise
+        noise = torch.randn_like(x0)
+        alpha, sigma = (per_item(s, x0) for s in self.alpha_sigma(t))
+        x_t = alpha * x0 + sigma * noise
+        return F.mse_loss(network(x_t, t), alpha * noise - sigma * x0)
