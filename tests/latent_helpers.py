@@ -75,15 +75,15 @@ def latent_model_config(vae: str | Path, **overrides) -> dict:
             "vae": str(vae), "scaling_factor": None, "vae_config": None,
             "mel": {"_target_": "src.representations.mel.MelRepresentation", **MEL},
         },
-        "backend": {
-            "_target_": "src.backends.unet2d.UNet2DBackend",
+        "process": {"_target_": "src.processes.ddpm.DDPMProcess", "num_train_timesteps": 100, "clip_sample": False},
+        "network": {
+            "_target_": "src.networks.unet2d.UNet2DNetwork",
             "unet": {
                 "_target_": "diffusers.UNet2DModel", "sample_size": [4, 4], "in_channels": 1, "out_channels": 1,
                 "layers_per_block": 1, "block_out_channels": [8, 16], "norm_num_groups": 4, "attention_head_dim": 4,
                 "down_block_types": ["DownBlock2D", "AttnDownBlock2D"],
                 "up_block_types": ["AttnUpBlock2D", "UpBlock2D"],
             },
-            "scheduler": {"_target_": "diffusers.DDPMScheduler", "num_train_timesteps": 100, "clip_sample": False},
         },
         # Weight decay on purpose: it must not touch the frozen VAE.
         "optimizer": {"_target_": "torch.optim.AdamW", "_partial_": True, "lr": 1e-3, "weight_decay": 0.1},

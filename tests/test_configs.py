@@ -7,7 +7,8 @@ from diffusers import AutoencoderKL
 from omegaconf import OmegaConf
 from omegaconf.errors import MissingMandatoryValue
 
-from src.backends.base import DiffusionBackend
+from src.networks.base import Network
+from src.processes.base import Process
 from src.models.diffusion_module import AudioDiffusionModule
 from src.models.vae_module import VAEModule
 from tests.conftest import EXPERIMENTS, compose_config
@@ -37,7 +38,7 @@ def test_experiment_composes_and_instantiates(exp, tmp_path):
     if isinstance(model, VAEModule):
         assert isinstance(model.vae, AutoencoderKL)
     else:
-        assert isinstance(model, AudioDiffusionModule) and isinstance(model.backend, DiffusionBackend)
+        assert isinstance(model, AudioDiffusionModule) and isinstance(model.network, Network) and isinstance(model.process, Process)
     datamodule = hydra.utils.instantiate(cfg.datamodule)
     assert datamodule.batch_size >= 1
     # Everything except Hydra's own run-dir interpolation resolves.
@@ -47,12 +48,13 @@ def test_experiment_composes_and_instantiates(exp, tmp_path):
 def test_drum_diffusion_is_the_tiny_audio_diffusion_recipe(tmp_path):
     cfg = compose_config(["exp=drum_diffusion"])
     assert (cfg.audio.sample_rate, cfg.audio.channels, cfg.audio.length) == (44100, 2, 32768)
-    backend = cfg.model.backend
+    backend = cfg.model.network
     assert list(backend.channels) == [32, 32, 64, 64, 128, 128, 256, 256]
     assert list(backend.factors) == [1, 2, 2, 2, 2, 2, 2, 2]
     assert list(backend["items"]) == [2, 2, 2, 2, 2, 2, 4, 4]
     assert list(backend.attentions) == [0, 0, 0, 0, 0, 1, 1, 1]
     assert (backend.attention_heads, backend.attention_features) == (8, 64)
+    assert cfg.model.process._target_.endswith("VCosineProcess") and cfg.model.sampler in (None, "ddim")  # v-diffusion, VSampler
     opt = cfg.model.optimizer
     assert (opt.lr, list(opt.betas), opt.eps, opt.weight_decay) == (1e-4, [0.95, 0.999], 1e-6, 1e-3)
     assert cfg.datamodule.batch_size == 1 and cfg.trainer.accumulate_grad_batches == 32

@@ -6,7 +6,8 @@ import hydra
 import pytest
 from diffusers import UNet2DModel
 
-from src.backends.unet2d import UNet2DBackend
+from src.networks.unet2d import UNet2DNetwork
+from src.processes.ddpm import DDPMProcess
 from src.representations.mel import MelRepresentation
 from tests.conftest import compose_config
 
@@ -24,7 +25,7 @@ def test_audio_length_gives_exactly_x_res_frames(exp):
     assert cfg.audio.channels == 1
     assert cfg.audio.length == rep.x_res * rep.hop_length - 1, "audio.length must be x_res * hop_length - 1"
     assert cfg.model.representation.sample_rate == cfg.audio.sample_rate
-    assert list(cfg.model.backend.unet.sample_size) == [rep.y_res, rep.x_res]
+    assert list(cfg.model.network.unet.sample_size) == [rep.y_res, rep.x_res]
     assert cfg.model.scheduler.num_training_steps == cfg.trainer.max_steps
 
 
@@ -32,22 +33,24 @@ def test_audio_length_gives_exactly_x_res_frames(exp):
 def test_mel_experiment_instantiates_and_encodes_training_clips(exp):
     cfg = compose(exp)
     model = hydra.utils.instantiate(cfg.model)
-    assert isinstance(model.representation, MelRepresentation) and isinstance(model.backend, UNet2DBackend)
-    assert isinstance(model.backend.unet, UNet2DModel)
+    assert isinstance(model.representation, MelRepresentation) and isinstance(model.network, UNet2DNetwork)
+    assert isinstance(model.process, DDPMProcess)
+    assert isinstance(model.network.unet, UNet2DModel)
     rep = model.representation
     assert rep.tensor_shape(cfg.audio.length) == (1, rep.y_res, rep.x_res)
-    assert list(model.backend.unet.config.block_out_channels) == list(cfg.model.backend.unet.block_out_channels)
+    assert list(model.network.unet.config.block_out_channels) == list(cfg.model.network.unet.block_out_channels)
 
 
 def test_mel_diffusion_is_teticios_256_recipe():
     cfg = compose("mel_diffusion")
     assert (cfg.audio.sample_rate, cfg.audio.length) == (22050, 131071)
-    rep, unet, noise = cfg.model.representation, cfg.model.backend.unet, cfg.model.backend.scheduler
+    rep, unet, noise = cfg.model.representation, cfg.model.network.unet, cfg.model.process
     assert (rep.x_res, rep.y_res, rep.hop_length, rep.n_fft) == (256, 256, 512, 2048)
     assert list(unet.block_out_channels) == [128, 128, 256, 256, 512, 512] and unet.layers_per_block == 2
     assert list(unet.down_block_types) == ["DownBlock2D"] * 4 + ["AttnDownBlock2D", "DownBlock2D"]
     assert list(unet.up_block_types) == ["UpBlock2D", "AttnUpBlock2D"] + ["UpBlock2D"] * 4
-    assert noise._target_ == "diffusers.DDPMScheduler" and noise.num_train_timesteps == 1000
+    assert noise._target_.endswith("DDPMProcess") and noise.num_train_timesteps == 1000
+    assert (noise.prediction_type, noise.clip_sample) == ("epsilon", True)
     opt, lr = cfg.model.optimizer, cfg.model.scheduler
     assert (opt.lr, list(opt.betas), opt.eps, opt.weight_decay) == (1e-4, [0.95, 0.999], 1e-8, 1e-6)
     assert lr._target_.endswith("get_cosine_schedule_with_warmup") and lr.num_warmup_steps == 500

@@ -93,11 +93,11 @@ class AudioDiffusionModule(ConfiguredModule):
         upgrade_checkpoint(checkpoint)
 
     def make_sampler(self, sampler: str | None = None, eta: float | None = None,
-                     allowed: tuple[str, ...] | None = None) -> Sampler:
+                     allowed: tuple[str, ...] | None = None, purpose: str = "") -> Sampler:
         """`sampler` (default: the model's) with `eta` (default: the model's, for its own sampler)."""
         if sampler is None:
-            return make_sampler(self.sampler, self.process, self.eta if eta is None else eta, allowed)
-        return make_sampler(sampler, self.process, eta, allowed)
+            return make_sampler(self.sampler, self.process, self.eta if eta is None else eta, allowed, purpose)
+        return make_sampler(sampler, self.process, eta, allowed, purpose)
 
     def noise(self, num_samples: int, generator: torch.Generator | None = None,
               length: int | None = None) -> torch.Tensor:

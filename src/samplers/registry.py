@@ -24,24 +24,27 @@ SAMPLERS: dict[str, type[Sampler]] = {
 DETERMINISTIC = ("ddim", "euler", "heun", "dpmpp_2m")
 
 
-def check_sampler(name: str, process: Process, allowed: tuple[str, ...] | None = None) -> None:
-    """ValueError naming the samplers that can serve `process` (and the caller, when it narrows them)."""
+def check_sampler(name: str, process: Process, allowed: tuple[str, ...] | None = None, purpose: str = "") -> None:
+    """ValueError naming the samplers that can serve `process` (and `purpose`, when the caller narrows them)."""
     usable = [n for n in process.samplers if allowed is None or n in allowed]
+    where = f"{purpose} with the {process.name} process" if purpose else f"the {process.name} process"
     if name not in SAMPLERS:
-        raise ValueError(f"unknown sampler={name!r}; the {process.name} process can use: {', '.join(usable)}")
+        raise ValueError(f"unknown sampler={name!r}; {where} can use: {', '.join(usable)}")
     if name not in usable:
-        raise ValueError(f"sampler={name} cannot serve this with the {process.name} process; "
-                         f"it can use: {', '.join(usable)}")
+        raise ValueError(f"sampler={name} cannot serve {where}; it can use: {', '.join(usable)}")
 
 
 def make_sampler(name: str, process: Process, eta: float | None = None,
-                 allowed: tuple[str, ...] | None = None) -> Sampler:
-    """The sampler `name` for `process`. `eta` sets the ancestral sampler's noise; with ddim, eta > 0
-    means DDIM's stochastic form, which is the ancestral sampler."""
-    check_sampler(name, process, allowed)
+                 allowed: tuple[str, ...] | None = None, purpose: str = "") -> Sampler:
+    """The sampler `name` for `process` (and `purpose`, e.g. a generation mode, which may narrow the
+    choice to `allowed`). `eta` sets the ancestral sampler's noise; with ddim, eta > 0 means DDIM's
+    stochastic form, which is the ancestral sampler."""
     if eta is not None and name not in ("ancestral", "ddim"):
         raise ValueError(f"eta applies to sampler=ancestral (or ddim), not sampler={name}")
-    if name == "ancestral" or (name == "ddim" and eta):
+    if name == "ddim" and eta:
+        name = "ancestral"
+    check_sampler(name, process, allowed, purpose)
+    if name == "ancestral":
         return AncestralSampler(1.0 if eta is None else eta)
     return SAMPLERS[name]()
 

@@ -10,7 +10,8 @@ from diffusers import DDIMScheduler, DDPMScheduler, DiffusionPipeline
 from diffusers.pipelines.deprecated.audio_diffusion import AudioDiffusionPipeline
 from omegaconf import OmegaConf
 
-from src.backends.unet2d import UNet2DBackend
+from src.networks.unet2d import UNet2DNetwork
+from src.processes.ddpm import DDPMProcess
 from src.generation.diffusers_export import export_audio_diffusion_pipeline, main
 from src.models.base import CONFIG_KEY
 from tests.conftest import compose_config
@@ -43,11 +44,11 @@ def test_export_loads_offline_and_generates(tiny_mel, tmp_path):
     assert {p.name for p in folder.iterdir()} >= {"model_index.json", "unet", "scheduler", "mel"}
     pipe = DiffusionPipeline.from_pretrained(folder, local_files_only=True)
     assert isinstance(pipe, AudioDiffusionPipeline) and pipe.vqvae is None
-    assert isinstance(pipe.scheduler, DDIMScheduler)  # the backend's sampler
+    assert isinstance(pipe.scheduler, DDIMScheduler)  # the model's sampler
     rep = model.representation
     assert (pipe.mel.x_res, pipe.mel.y_res, pipe.mel.hop_length, pipe.mel.get_sample_rate()) == (
         rep.x_res, rep.y_res, rep.hop_length, rep.sample_rate)
-    for name, tensor in model.backend.unet.state_dict().items():
+    for name, tensor in model.network.unet.state_dict().items():
         assert torch.equal(tensor, pipe.unet.state_dict()[name]), name  # the (EMA) weights, unchanged
     out = pipe(batch_size=2, steps=3, generator=torch.Generator().manual_seed(0))
     # librosa's inverse STFT gives (x_res - 1) * hop_length samples per image.
@@ -56,12 +57,12 @@ def test_export_loads_offline_and_generates(tiny_mel, tmp_path):
 
 
 def test_pipeline_denoises_like_the_backend(tiny_mel, tmp_path):
-    """Same noise, same DDIM steps: the pipeline's images are the backend's samples in 8 bits."""
+    """Same noise, same DDIM steps: the pipeline's images are the model's samples in 8 bits."""
     model, _ = tiny_mel
     pipe = AudioDiffusionPipeline.from_pretrained(export_audio_diffusion_pipeline(model, tmp_path / "pipe"))
     noise = torch.randn(1, *model.representation.tensor_shape(), generator=torch.Generator().manual_seed(1))
     image = np.asarray(pipe(noise=noise.clone(), steps=3).images[0], dtype=np.float32)
-    ours = model.backend.sample(noise, steps=3)[0, 0]
+    ours = model.sample_tensors(noise, 3, sampler="ddim")[0, 0]
     ours = ((ours / 2 + 0.5).clamp(0, 1) * 255).numpy()
     assert np.abs(image - ours).max() <= 1.0
 
@@ -99,14 +100,14 @@ def test_cli_exports_a_checkpoint(tiny_mel, tmp_path):
     ckpt = write_checkpoint(model, cfg, tmp_path / "last.ckpt")
     main([f"ckpt={ckpt}", f"out_dir={tmp_path / 'pipe'}"])
     pipe = AudioDiffusionPipeline.from_pretrained(tmp_path / "pipe")
-    assert torch.equal(pipe.unet.conv_in.weight, model.backend.unet.conv_in.weight)
+    assert torch.equal(pipe.unet.conv_in.weight, model.network.unet.conv_in.weight)
 
 
 def test_non_mel_models_are_refused(tmp_path):
     cfg = tiny_config(tmp_path, "drum_diffusion_demo", "tiny")
     model = hydra.utils.instantiate(cfg.model)
     ckpt = write_checkpoint(model, cfg, tmp_path / "wave.ckpt")
-    with pytest.raises(ValueError, match="wave.ckpt: only UNet2D-backend models"):
+    with pytest.raises(ValueError, match="wave.ckpt: only UNet2DModel networks"):
         main([f"ckpt={ckpt}", f"out_dir={tmp_path / 'pipe'}"])
     assert not (tmp_path / "pipe").exists()
     with pytest.raises(ValueError, match="missing required argument"):
@@ -116,18 +117,19 @@ def test_non_mel_models_are_refused(tmp_path):
 def test_exported_pipeline_is_a_pretrained_starting_point(tiny_mel, tmp_path):
     model, _ = tiny_mel
     folder = export_audio_diffusion_pipeline(model, tmp_path / "pipe")
-    backend = UNet2DBackend(None, DDPMScheduler(num_train_timesteps=7), pretrained=str(folder))
-    assert isinstance(backend.scheduler, DDPMScheduler)
-    assert backend.scheduler.config.num_train_timesteps == model.backend.scheduler.config.num_train_timesteps
-    for name, tensor in model.backend.unet.state_dict().items():
-        assert torch.equal(tensor, backend.unet.state_dict()[name]), name
+    network = UNet2DNetwork(None, pretrained=str(folder))
+    process = DDPMProcess(num_train_timesteps=7, pretrained=str(folder))
+    assert isinstance(process.scheduler, DDPMScheduler)
+    assert process.scheduler.config.num_train_timesteps == model.process.scheduler.config.num_train_timesteps
+    for name, tensor in model.network.unet.state_dict().items():
+        assert torch.equal(tensor, network.unet.state_dict()[name]), name
 
 
 def test_channels_last_models_export_contiguous_weights(tmp_path):
     cfg = compose_config(["exp=mel_diffusion_demo", "debug=tiny_mel", f"paths.output_dir={tmp_path}",
-                          "model.backend.channels_last=true"])
+                          "model.network.channels_last=true"])
     model = hydra.utils.instantiate(cfg.model)
     pipe = AudioDiffusionPipeline.from_pretrained(export_audio_diffusion_pipeline(model, tmp_path / "pipe"))
-    conv = model.backend.unet.down_blocks[0].resnets[0].conv1.weight
+    conv = model.network.unet.down_blocks[0].resnets[0].conv1.weight
     assert conv.is_contiguous(memory_format=torch.channels_last)  # the model keeps its layout
     assert torch.equal(pipe.unet.down_blocks[0].resnets[0].conv1.weight, conv)

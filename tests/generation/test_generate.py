@@ -79,7 +79,7 @@ def test_cli_errors_are_clear(ckpt, tmp_path):
         main([f"ckpt={ckpt}", "mode=dance", f"out_dir={tmp_path / 'x'}"])
     with pytest.raises(ValueError, match="init_audio"):
         main([f"ckpt={ckpt}", "mode=variation", f"out_dir={tmp_path / 'x'}"])
-    with pytest.raises(ValueError, match="sampler and eta apply to mel and latent"):
+    with pytest.raises(ValueError, match="sampler=ddpm cannot serve the v_cosine process; it can use: ddim, euler"):
         main([f"ckpt={ckpt}", "sampler=ddpm", f"out_dir={tmp_path / 'x'}"])
-    with pytest.raises(ValueError, match="apply to mode=sample"):
+    with pytest.raises(ValueError, match="cannot serve mode=interpolate with the v_cosine process; it can use: ddim, euler$"):
         main([f"ckpt={ckpt}", "mode=interpolate", "eta=0.5", f"out_dir={tmp_path / 'x'}"])

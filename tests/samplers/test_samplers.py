@@ -79,7 +79,7 @@ def test_ddpm_sampler_serves_only_the_ddpm_process():
     noise = torch.randn(64, 1, 256, generator=torch.Generator().manual_seed(3))
     out = sample(GaussianOracle(process, network=None), noise, 200, make_sampler("ddpm", process))
     assert abs(float(out.mean()) - MEAN) < 0.01 and abs(float(out.std()) - STD) < 0.02
-    with pytest.raises(ValueError, match="sampler=ddpm cannot serve this with the edm process; it can use: ddim"):
+    with pytest.raises(ValueError, match="sampler=ddpm cannot serve the edm process; it can use: ddim"):
         make_sampler("ddpm", make_process("edm"))
 
 

@@ -33,10 +33,10 @@ VAE = [f"model.representation.{k}={v}" for k, v in MEL.items()] + [
     "model.num_media=1",
 ]
 LATENT = [f"model.representation.mel.{k}={v}" for k, v in MEL.items()] + [
-    "model.backend.unet.sample_size=[4,4]", "model.backend.unet.block_out_channels=[8,16]",
-    "model.backend.unet.down_block_types=[DownBlock2D,AttnDownBlock2D]",
-    "model.backend.unet.up_block_types=[AttnUpBlock2D,UpBlock2D]",
-    "model.backend.unet.norm_num_groups=4", "model.backend.unet.attention_head_dim=4",
+    "model.network.unet.sample_size=[4,4]", "model.network.unet.block_out_channels=[8,16]",
+    "model.network.unet.down_block_types=[DownBlock2D,AttnDownBlock2D]",
+    "model.network.unet.up_block_types=[AttnUpBlock2D,UpBlock2D]",
+    "model.network.unet.norm_num_groups=4", "model.network.unet.attention_head_dim=4",
     "model.sample_steps=2", "model.scale_batches=2", "model.scheduler.num_warmup_steps=1",
     "callbacks.samples.num_samples=1",
 ]

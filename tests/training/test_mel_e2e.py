@@ -33,7 +33,7 @@ def test_mel_train_resume_generate_export(tiny_mel_cfg, tmp_path, monkeypatch):
     train(tiny_mel_cfg)
     first = load(run / "checkpoints" / "last.ckpt")
     assert first["global_step"] == 4 and first["config"]["task_name"] == "mel_diffusion_demo"
-    assert any(key.startswith("backend.unet.") for key in first["state_dict"])
+    assert any(key.startswith("network.unet.") for key in first["state_dict"])
     assert first["lr_schedulers"][0]["last_epoch"] == 4  # the cosine LR is stepped per optimizer step
     assert (run / "samples" / "step_0000004" / "sample_00.wav").exists()
     # The generated mel image itself, 8-bit grey at the model's resolution, beside its audio's spectrogram.
@@ -65,7 +65,7 @@ def test_mel_train_resume_generate_export(tiny_mel_cfg, tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     export_pipeline([f"ckpt={run / 'checkpoints' / 'last.ckpt'}", f"out_dir={tmp_path / 'pipe'}"])
     pipe = DiffusionPipeline.from_pretrained(tmp_path / "pipe", local_files_only=True)
-    ema = resumed["state_dict"]["backend.unet.conv_in.weight"]
+    ema = resumed["state_dict"]["network.unet.conv_in.weight"]
     assert torch.equal(pipe.unet.conv_in.weight, ema)  # the EMA weights, not the raw ones
-    assert not torch.equal(ema, resumed["current_model_state"]["backend.unet.conv_in.weight"])
+    assert not torch.equal(ema, resumed["current_model_state"]["network.unet.conv_in.weight"])
     assert pipe(batch_size=1, steps=2).audios.shape == (1, 1, 15 * 64)

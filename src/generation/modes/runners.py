@@ -65,10 +65,8 @@ def keep_mask(args, model: AudioDiffusionModule, length: int) -> torch.Tensor:
 
 def mode_sampler(args, model: AudioDiffusionModule) -> Sampler:
     """The sampler a mode runs: `sampler=` if given (checked against the mode), else DDIM."""
-    allowed = MODE_SAMPLERS[args.mode] if args.mode in MODE_SAMPLERS else None
-    if args.sampler is None and allowed is not None:
-        return model.make_sampler("ddim", args.eta, allowed)
-    return model.make_sampler(args.sampler, args.eta, allowed)
+    allowed = MODE_SAMPLERS.get(args.mode)
+    return model.make_sampler(args.sampler or "ddim", args.eta, allowed, f"mode={args.mode}")
 
 
 def run_sample(args, model, generator) -> Outputs:
@@ -133,7 +131,7 @@ def run_mode(args, model: AudioDiffusionModule, generator: torch.Generator) -> O
     clips, images = MODES[args.mode](args, model, generator)
     if args.loop:  # the loop regenerates a seam: the clips no longer match the images they came from
         seam = seconds(args.loop_seam, model)
-        sampler = model.make_sampler(args.sampler or "ddim", args.eta, MODE_SAMPLERS["inpaint"])
+        sampler = model.make_sampler(args.sampler or "ddim", args.eta, MODE_SAMPLERS["inpaint"], "loop=true")
         return audio_only([modes.make_loop(model, clip, seam, args.steps, generator, args.resample, sampler)
                            for clip in clips])
     return clips, images
