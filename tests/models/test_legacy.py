@@ -1,0 +1,93 @@
+"""Checkpoints and exports made before the process layer (tests/fixtures/legacy, built on commit
+37e93b5 by make_fixtures.py) load, sample the same tensors from the same noise, resume and export."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+from omegaconf import open_dict
+
+from src.generation.checkpoint import load_model, read_checkpoint
+from src.generation.export import export_checkpoint
+from src.generation.sample import GenerateArgs, generate
+from src.models.legacy import upgrade_model_config, upgrade_state_dict
+from src.networks.unet2d import UNet2DNetwork
+from src.networks.unetv0 import UNetV0Network
+from src.processes.ddpm import DDPMProcess
+from src.processes.v_cosine import VCosineProcess
+from src.training.run import train
+from tests.conftest import tiny_run_config
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "legacy"
+SOURCES = {"waveform": "waveform.ckpt", "mel": "mel.ckpt", "latent": "latent.ckpt",
+           "export": "saved_models/waveform_export"}
+
+
+@pytest.fixture(scope="module")
+def expected() -> dict:
+    return torch.load(FIXTURES / "expected.pt", weights_only=True)
+
+
+@pytest.mark.parametrize("name", sorted(SOURCES))
+def test_old_models_sample_the_same_tensors(name, expected):
+    model, config = load_model(FIXTURES / SOURCES[name])
+    assert "backend" not in config["model"] and "network" in config["model"]
+    network, process = (UNetV0Network, VCosineProcess) if name in ("waveform", "export") else (UNet2DNetwork, DDPMProcess)
+    assert isinstance(model.network, network) and isinstance(model.process, process)
+    out = model.sample_tensors(expected[name]["noise"], 4)
+    assert torch.allclose(out, expected[name]["tensors"], atol=1e-5)
+
+
+def test_old_names_map_in_one_place():
+    state = {"backend.model.net.a": 1, "backend.model.diffusion.net.a": 1, "backend.model.sampler.net.a": 1,
+             "backend.unet.b": 2, "representation.scaling_factor": 3, "network.unet.c": 4}
+    assert upgrade_state_dict(state) == {"network.net.a": 1, "network.unet.b": 2,
+                                         "representation.scaling_factor": 3, "network.unet.c": 4}
+    noisy = upgrade_model_config({"backend": {"_target_": "src.backends.unet2d.UNet2DBackend", "unet": {},
+                                              "scheduler": {"num_train_timesteps": 10}, "sampler": "ddim", "eta": 0.5}})
+    assert (noisy["sampler"], noisy["eta"]) == ("ancestral", 0.5)  # DDIM with eta > 0 was stochastic
+    with pytest.raises(ValueError, match="model.backend._target_='src.backends.other.X'"):
+        upgrade_model_config({"backend": {"_target_": "src.backends.other.X"}})
+
+
+def test_reexporting_an_old_checkpoint_writes_todays_config(tmp_path, expected):
+    folder = export_checkpoint(FIXTURES / "mel.ckpt", tmp_path / "mel_export")
+    config = read_checkpoint(folder)["config"]
+    assert config["model"]["process"]["_target_"] == "src.processes.ddpm.DDPMProcess"
+    assert "backend" not in (folder / "config.yaml").read_text()
+    model, _ = load_model(folder)
+    assert torch.allclose(model.sample_tensors(expected["mel"]["noise"], 4), expected["mel"]["tensors"], atol=1e-5)
+
+
+def test_generate_runs_every_mode_on_an_old_export(tmp_path):
+    out = generate(GenerateArgs(ckpt=str(FIXTURES / SOURCES["export"]), num_samples=1, steps=2,
+                                out_dir=str(tmp_path / "sample")))
+    assert (out / "sample_000.wav").is_file()
+    generate(GenerateArgs(ckpt=str(FIXTURES / SOURCES["export"]), num_samples=1, steps=2, mode="variation",
+                          init_audio=str(out / "sample_000.wav"), out_dir=str(tmp_path / "variation")))
+    assert (tmp_path / "variation" / "sample_000.wav").is_file()
+
+
+RESUMES = {
+    "waveform": ("drum_diffusion_demo", "tiny", []),
+    "mel": ("mel_diffusion_demo", "tiny_mel", ["model.process.num_train_timesteps=100"]),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(RESUMES))
+def test_old_runs_resume(name, tmp_path, data_dir):
+    exp, debug, extra = RESUMES[name]
+    ckpt = tmp_path / "old.ckpt"
+    shutil.copy(FIXTURES / SOURCES[name], ckpt)
+    cfg = tiny_run_config(tmp_path, data_dir, exp, debug, ("trainer.max_steps=6", "callbacks.quality=null", *extra))
+    with open_dict(cfg):
+        cfg.ckpt = str(ckpt)
+    trainer = train(cfg)
+    assert trainer.global_step == 6  # continued from step 4
+    resumed = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=True)
+    assert resumed["global_step"] == 6 and not any(k.startswith("backend.") for k in resumed["state_dict"])
+    assert set(resumed["state_dict"]) == set(resumed["current_model_state"])
