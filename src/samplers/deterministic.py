@@ -28,6 +28,13 @@ class DDIMSampler(Sampler):
         return x
 
 
+class EulerSampler(DDIMSampler):
+    """Euler's method on the probability-flow ODE: the same update as DDIM, under the name flow
+    users know it by."""
+
+    name = "euler"
+
+
 class HeunSampler(Sampler):
     """Heun's second-order method (Karras et al. 2022), applied to the ODE written for the
     clean-data prediction: z = x / sigma moves along dz/d(alpha/sigma) = x0. Every step but the

@@ -8,14 +8,14 @@ import torch
 
 from src.processes.base import Process
 from src.samplers.base import Denoiser, Sampler, noise_seeded_generators
-from src.samplers.deterministic import DDIMSampler, DPMSolverPP2MSampler, HeunSampler
+from src.samplers.deterministic import DDIMSampler, DPMSolverPP2MSampler, EulerSampler, HeunSampler
 from src.samplers.stochastic import AncestralSampler, DiffusersDDPMSampler
 
 log = logging.getLogger(__name__)
 
 SAMPLERS: dict[str, type[Sampler]] = {
     "ddim": DDIMSampler,
-    "euler": DDIMSampler,  # the same update: see DDIMSampler
+    "euler": EulerSampler,
     "heun": HeunSampler,
     "dpmpp_2m": DPMSolverPP2MSampler,
     "ancestral": AncestralSampler,
