@@ -15,12 +15,16 @@ import numpy as np
 import torch
 from scipy import signal
 
-from src.audio.io import write_wav
+from src.audio.io import fit_length, resample, to_channels, write_wav
 
 log = logging.getLogger(__name__)
 
 KIT_VERSION = 2  # bump when the synthesis changes, so old kits are rewritten
 DRUM_KINDS = ("kick", "snare", "hihat")
+# The demo data set as the datamodule writes it (write_demo_kit's defaults); models at other rates,
+# channel counts and lengths train on these files converted.
+DEMO_RATE, DEMO_CHANNELS, DEMO_LENGTH = 44100, 2, 32768
+REFERENCE_SEED = 777  # the default held-out reference kit; the demo data set is seed 0
 # Band-pass edges are kept below this share of Nyquist (a Butterworth edge at Nyquist is invalid) and a
 # band is at least this wide (high / low), so every voice stays a valid filter at any sample rate.
 TOP_EDGE = 0.99
@@ -107,8 +111,8 @@ def _kit_hits(hits_per_kind: int, sample_rate: int, channels: int, length: int,
             yield kind, i, synth_hit(kind, rng, length, sample_rate, channels)
 
 
-def synth_kit(hits_per_kind: int = 16, sample_rate: int = 44100, channels: int = 2, length: int = 32768,
-              seed: int = 777) -> tuple[torch.Tensor, list[str]]:
+def synth_kit(hits_per_kind: int = 16, sample_rate: int = DEMO_RATE, channels: int = DEMO_CHANNELS,
+              length: int = DEMO_LENGTH, seed: int = REFERENCE_SEED) -> tuple[torch.Tensor, list[str]]:
     """A kit in memory, no files: ((N, channels, length) float32 audio, N drum-kind labels), N = 3 * hits_per_kind.
 
     Class-balanced and deterministic for a seed. The demo data set is seed 0 (`write_demo_kit`), so the
@@ -118,12 +122,29 @@ def synth_kit(hits_per_kind: int = 16, sample_rate: int = 44100, channels: int =
     return audio, [kind for kind, _, _ in hits]
 
 
+def reference_kit(hits_per_kind: int, sample_rate: int, channels: int, length: int,
+                  seed: int = REFERENCE_SEED) -> tuple[torch.Tensor, list[str]]:
+    """A kit drawn like the demo data set and converted as the datamodule converts its files: synthesised
+    at DEMO_RATE, DEMO_CHANNELS x DEMO_LENGTH, then resampled to `sample_rate`, mixed down or duplicated
+    to `channels` and cropped from the start or zero-padded to `length` -> ((N, channels, length), labels).
+
+    This, not `synth_kit` at the model's rate, is a held-out sample of what a demo model trained on: the
+    demo's hats sit above 6 kHz, so at 8 kHz only their faint skirt below 4 kHz is left, while a kit
+    synthesised at 8 kHz has loud hats just under 4 kHz."""
+    clips, labels = [], []
+    for kind, _, hit in _kit_hits(hits_per_kind, DEMO_RATE, DEMO_CHANNELS, DEMO_LENGTH, seed):
+        audio = resample(torch.from_numpy(hit), DEMO_RATE, sample_rate)  # one at a time: large kits stay small
+        clips.append(fit_length(to_channels(audio, channels), length))
+        labels.append(kind)
+    return torch.stack(clips).float().contiguous(), labels
+
+
 def write_demo_kit(
     out_dir: str | Path,
     hits_per_kind: int = 16,
-    sample_rate: int = 44100,
-    channels: int = 2,
-    length: int = 32768,
+    sample_rate: int = DEMO_RATE,
+    channels: int = DEMO_CHANNELS,
+    length: int = DEMO_LENGTH,
     seed: int = 0,
 ) -> Path:
     """Write the kit under `out_dir` unless an identical one is already there.

@@ -1,15 +1,25 @@
-"""Score a folder of generated audio against a reference folder.
+"""Score a folder of generated audio against a reference folder or a synthetic reference kit.
 
-    python -m src.metrics.evaluate generated=<folder> reference=<folder> [sample_rate=16000]
+    python -m src.metrics.evaluate generated=<folder> reference=<folder>|kit [sample_rate=16000]
         [length=<samples>] [bootstrap=200] [seed=0] [embeddings=[logmel,mfcc,crepe]]
-        [crepe_model=tiny] [memorization=true] [device=cpu] [out=<report.json>]
+        [crepe_model=tiny] [memorization=true] [training=<folder>] [scale=true] [splits=5] [k=5]
+        [reference_seed=777] [device=cpu] [out=<report.json>]
 
 Files (wav/flac/ogg/mp3, recursive) are resampled to `sample_rate`, mixed to mono and cropped or
 zero-padded to `length` samples (default: the longest clip in either folder). Unreadable files are
-skipped with a warning. For each feature set the Fréchet and kernel distances (see
-src/metrics/distances.py) are reported with bootstrap intervals, plus a memorisation check of the
-generated clips against the reference clips (src/metrics/memorization.py). Lower is better; compare
-scores only at equal set sizes."""
+skipped with a warning. `reference=kit` scores against a fresh synthetic drum kit (src/data/synth.py,
+seed `reference_seed`; the demo trains on seed 0) with each of its halves as large as the generated set;
+a folder literally named kit is `reference=./kit`. A reference folder's first-level subfolders are its
+classes (files at its top are "unlabeled").
+
+The report holds:
+- scale: the floor-relative scale (src/metrics/scale.py) on onset-aligned log-mel features: the
+  Fréchet distance as a ratio to real-vs-real (~1 is as good as real data), density and coverage with
+  their real-data floors, 95% bootstrap intervals, and how many generated clips fall nearest each class;
+- metrics: for each feature set the raw Fréchet and kernel distances (src/metrics/distances.py) with
+  bootstrap intervals; lower is better, compare only at equal set sizes;
+- memorization: nearest-neighbour distances of the generated clips to the `training` folder's clips
+  (the reference's when no training folder is given; src/metrics/memorization.py)."""
 
 from __future__ import annotations
 
@@ -24,12 +34,13 @@ import torch
 from omegaconf import MISSING, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 from rich.console import Console
-from rich.table import Table
 
-from src.audio.io import AUDIO_EXTENSIONS, AudioDecodeError, fit_length, read_audio, resample
+from src.metrics.audio_sets import KIT, AudioSet, kit_reference, load_folder
+from src.metrics.console import write_table
 from src.metrics.distances import frechet_estimate, kernel_estimate
 from src.metrics.features import CREPE_MODELS, FEATURE_NAMES, extract_features
 from src.metrics.memorization import memorization_check
+from src.metrics.scale import score_against_floor
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +48,9 @@ log = logging.getLogger(__name__)
 @dataclass
 class EvaluateConfig:
     generated: str = MISSING
-    reference: str = MISSING
+    reference: str = MISSING  # a folder, or "kit": a fresh synthetic kit (reference_seed)
+    reference_seed: int = 777  # seed of reference=kit; the demo data set is seed 0
+    training: str | None = None  # folder the memorisation check compares with; None: the reference
     sample_rate: int = 16000
     length: int | None = None  # samples; None: the longest clip in either folder
     bootstrap: int = 200  # resampling rounds; 0 skips the intervals
@@ -45,6 +58,9 @@ class EvaluateConfig:
     embeddings: list[str] = field(default_factory=lambda: list(FEATURE_NAMES))
     crepe_model: str = "tiny"  # "full" (2048-d) is 10-30x slower on CPU: use it on a GPU (device=cuda)
     memorization: bool = True
+    scale: bool = True  # the floor-relative scale (needs at least 4 reference clips)
+    splits: int = 5  # random class-balanced reference half splits the scale averages over
+    k: int = 5  # neighbours for density and coverage (lowered when the reference halves are smaller)
     device: str = "cpu"
     out: str | None = None
 
@@ -59,7 +75,7 @@ def parse_config(argv: list[str]) -> EvaluateConfig:
         raise ValueError(f"bad argument: {err}. Valid keys: {keys}") from err
     assert isinstance(cfg, EvaluateConfig)  # to_object of a structured config returns the dataclass
     for key, value, smallest in (("sample_rate", cfg.sample_rate, 1), ("length", cfg.length or 1, 1),
-                                 ("bootstrap", cfg.bootstrap, 0)):
+                                 ("bootstrap", cfg.bootstrap, 0), ("splits", cfg.splits, 1), ("k", cfg.k, 1)):
         if value < smallest:
             raise ValueError(f"{key} must be at least {smallest}, got {value}")
     unknown = sorted(set(cfg.embeddings) - set(FEATURE_NAMES))
@@ -74,42 +90,6 @@ def parse_config(argv: list[str]) -> EvaluateConfig:
     return cfg
 
 
-@dataclass
-class AudioSet:
-    folder: Path
-    files: list[Path]
-    clips: list[torch.Tensor]  # (1, samples) mono at the target rate, before length fitting
-    skipped: list[str]
-
-    def stacked(self, length: int) -> torch.Tensor:
-        return torch.stack([fit_length(clip, length) for clip in self.clips])
-
-    def names(self) -> list[str]:
-        return [path.relative_to(self.folder).as_posix() for path in self.files]
-
-
-def load_folder(folder: str | Path, sample_rate: int, role: str) -> AudioSet:
-    """Every readable audio file under `folder` as mono clips at `sample_rate`; `role` names it in errors."""
-    folder = Path(folder).expanduser()
-    if not folder.is_dir():
-        raise FileNotFoundError(f"{role} folder not found: {folder}")
-    paths = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS)
-    files, clips, skipped = [], [], []
-    for path in paths:
-        try:
-            audio, rate = read_audio(path)
-        except AudioDecodeError as err:
-            log.warning("skipping unreadable %s file: %s", role, err)
-            skipped.append(str(err))
-            continue
-        files.append(path)
-        clips.append(resample(audio.mean(dim=0, keepdim=True), rate, sample_rate))
-    if len(files) < 2:
-        raise ValueError(f"{role} folder {folder} has {len(files)} readable audio file(s) "
-                         f"({', '.join(AUDIO_EXTENSIONS)}); at least 2 are needed")
-    return AudioSet(folder, files, clips, skipped)
-
-
 def _score_features(generated: torch.Tensor, reference: torch.Tensor,
                     cfg: EvaluateConfig) -> dict[str, object]:
     frechet = frechet_estimate(generated, reference, cfg.bootstrap, cfg.seed)
@@ -118,14 +98,20 @@ def _score_features(generated: torch.Tensor, reference: torch.Tensor,
             "kernel": {**kernel.to_dict(), "bandwidth": bandwidth}}
 
 
-def evaluate(cfg: EvaluateConfig) -> dict[str, object]:
-    """The full report as a JSON-ready dict."""
+def load_sets(cfg: EvaluateConfig) -> tuple[AudioSet, AudioSet, AudioSet | None, int]:
+    """The generated, reference and (optional) training sets, and the clip length they are fitted to."""
     generated = load_folder(cfg.generated, cfg.sample_rate, "generated")
-    reference = load_folder(cfg.reference, cfg.sample_rate, "reference")
-    length = cfg.length or max(clip.shape[-1] for clip in generated.clips + reference.clips)
-    gen_audio, ref_audio = generated.stacked(length).to(cfg.device), reference.stacked(length).to(cfg.device)
-    log.info("scoring %d generated vs %d reference clips of %d samples at %d Hz",
-             len(gen_audio), len(ref_audio), length, cfg.sample_rate)
+    training = load_folder(cfg.training, cfg.sample_rate, "training") if cfg.training else None
+    if cfg.reference == KIT:
+        length = cfg.length or max(clip.shape[-1] for clip in generated.clips)
+        reference = kit_reference(len(generated.clips), cfg.sample_rate, length, cfg.reference_seed)
+    else:
+        reference = load_folder(cfg.reference, cfg.sample_rate, "reference")
+        length = cfg.length or max(clip.shape[-1] for clip in generated.clips + reference.clips)
+    return generated, reference, training, length
+
+
+def _embedding_metrics(gen_audio: torch.Tensor, ref_audio: torch.Tensor, cfg: EvaluateConfig) -> dict[str, object]:
     metrics = {}
     for name in cfg.embeddings:
         start = time.perf_counter()
@@ -133,43 +119,36 @@ def evaluate(cfg: EvaluateConfig) -> dict[str, object]:
         ref_feats = extract_features(ref_audio, cfg.sample_rate, [name], cfg.crepe_model)[name]
         metrics[name] = _score_features(gen_feats, ref_feats, cfg)
         log.info("%s done in %.1f s", name, time.perf_counter() - start)
+    return metrics
+
+
+def _memorization(gen_audio: torch.Tensor, generated: AudioSet, against: AudioSet, role: str, length: int,
+                  cfg: EvaluateConfig) -> dict[str, object]:
+    memo = memorization_check(gen_audio, against.stacked(length).to(cfg.device), cfg.sample_rate)
+    return {"against": role, **memo.to_dict(generated.names, against.names)}
+
+
+def evaluate(cfg: EvaluateConfig) -> dict[str, object]:
+    """The full report as a JSON-ready dict."""
+    generated, reference, training, length = load_sets(cfg)
+    gen_audio, ref_audio = generated.stacked(length).to(cfg.device), reference.stacked(length).to(cfg.device)
+    log.info("scoring %d generated vs %d reference clips of %d samples at %d Hz",
+             len(gen_audio), len(ref_audio), length, cfg.sample_rate)
     report: dict[str, object] = {
         "config": asdict(cfg), "sample_rate": cfg.sample_rate, "length": length,
-        "generated": {"folder": str(generated.folder), "n": len(generated.files), "skipped": generated.skipped},
-        "reference": {"folder": str(reference.folder), "n": len(reference.files), "skipped": reference.skipped},
-        "metrics": metrics,
+        "generated": generated.summary(), "reference": reference.summary(),
     }
+    if training is not None:
+        report["training"] = training.summary()
+    if cfg.scale:
+        scale = score_against_floor(gen_audio, ref_audio, reference.labels, cfg.sample_rate, cfg.splits, cfg.k,
+                                    cfg.bootstrap, cfg.seed)
+        report["scale"] = scale.to_dict()
+    report["metrics"] = _embedding_metrics(gen_audio, ref_audio, cfg)
     if cfg.memorization:
-        memo = memorization_check(gen_audio, ref_audio, cfg.sample_rate)
-        report["memorization"] = memo.to_dict(generated.names(), reference.names())
+        against, role = (reference, "reference") if training is None else (training, "training")
+        report["memorization"] = _memorization(gen_audio, generated, against, role, length, cfg)
     return report
-
-
-def _interval(estimate: dict[str, object]) -> str:
-    text = f"{estimate['value']:.4g}"
-    if estimate["low"] is not None:
-        text += f" [{estimate['low']:.4g}, {estimate['high']:.4g}]"
-    return text
-
-
-def write_table(report: dict[str, object], console: Console) -> None:
-    """The report as a table on `console`."""
-    table = Table(title=f"generated ({report['generated']['n']}) vs reference ({report['reference']['n']}), "
-                        "value [95% interval], lower is better")
-    for column in ("features", "dim", "Fréchet", "kernel (MMD²)"):
-        table.add_column(column)
-    for name, scores in report["metrics"].items():
-        table.add_row(name, str(scores["dim"]), _interval(scores["frechet"]), _interval(scores["kernel"]))
-    console.print(table)
-    memo = report.get("memorization")
-    if memo:
-        ratio = "n/a" if memo["ratio_of_medians"] is None else f"{memo['ratio_of_medians']:.3f}"
-        console.print(
-            f"memorisation: NN-distance ratio {ratio} (≈1 healthy, ≈0 copying), "
-            f"{memo['fraction_closer_than_typical']:.0%} closer than typical (≈50% healthy), "
-            f"{len(memo['suspected_copies'])} suspected copies")
-        for copy in memo["suspected_copies"]:
-            console.print(f"  {copy['generated']} ≈ {copy['training']} ({copy['distance_db']:.2f} dB)")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,16 +15,25 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
+import numpy as np
 import torch
+from scipy.spatial.distance import cdist
 
 from src.metrics.distances import Features
 
 
-def _as_tensor(points: Features, name: str) -> torch.Tensor:
-    tensor = torch.as_tensor(points).detach().to("cpu", torch.float64)
-    if tensor.dim() != 2 or len(tensor) == 0:
-        raise ValueError(f"{name}: need an (N, D) point set with N >= 1, got shape {tuple(tensor.shape)}")
-    return tensor
+def as_points(points: Features, name: str) -> np.ndarray:
+    """(N, D) float64 numpy array, N >= 1.
+
+    Everything here runs in numpy/scipy, none of it in torch: alternating torch (OpenMP) and numpy
+    (OpenBLAS) calls in a loop, as a bootstrap does, makes both thread pools spin against each other
+    and runs ~100x slower on a 2-core machine."""
+    if isinstance(points, torch.Tensor):
+        points = points.detach().cpu().numpy()
+    array = np.asarray(points, dtype=np.float64)
+    if array.ndim != 2 or len(array) == 0:
+        raise ValueError(f"{name}: need an (N, D) point set with N >= 1, got shape {array.shape}")
+    return array
 
 
 def check_k(k: int, n_real: int) -> None:
@@ -33,25 +42,23 @@ def check_k(k: int, n_real: int) -> None:
         raise ValueError(f"k must be in [1, {n_real - 1}] for {n_real} real points, got {k}")
 
 
-def knn_radii(real: Features, k: int = 5) -> torch.Tensor:
+def knn_radii(real: Features, k: int = 5) -> np.ndarray:
     """Distance from each real point to its k-th nearest other real point: (N,) float64."""
-    points = _as_tensor(real, "real")
+    points = as_points(real, "real")
     check_k(k, len(points))
-    distances = torch.cdist(points, points)
-    distances.fill_diagonal_(float("inf"))  # a point is not its own neighbour
-    return distances.kthvalue(k, dim=1).values
+    distances = cdist(points, points)
+    np.fill_diagonal(distances, np.inf)  # a point is not its own neighbour
+    return np.partition(distances, k - 1, axis=1)[:, k - 1]
 
 
-def ball_membership(real: Features, fake: Features, radii: torch.Tensor) -> torch.Tensor:
+def ball_membership(real: Features, fake: Features, radii: np.ndarray) -> np.ndarray:
     """(M, N) bool: fake point j lies strictly inside the ball of real point i."""
-    return torch.cdist(_as_tensor(fake, "fake"), _as_tensor(real, "real")) < radii[None, :]
+    return cdist(as_points(fake, "fake"), as_points(real, "real")) < radii[None, :]
 
 
-def density_coverage_from_membership(inside: torch.Tensor, k: int) -> tuple[float, float]:
+def density_coverage_from_membership(inside: np.ndarray, k: int) -> tuple[float, float]:
     """Density and coverage from a `ball_membership` matrix (rows may repeat: bootstrap resamples)."""
-    density = inside.sum().item() / (k * inside.shape[0])
-    coverage = inside.any(dim=0).double().mean().item()
-    return float(density), float(coverage)
+    return float(inside.sum() / (k * inside.shape[0])), float(inside.any(axis=0).mean())
 
 
 def density_coverage(real: Features, fake: Features, k: int = 5) -> tuple[float, float]:
@@ -63,12 +70,12 @@ def density_coverage(real: Features, fake: Features, k: int = 5) -> tuple[float,
 def nearest_classes(points: Features, reference: Features, labels: Sequence[str], k: int = 5) -> list[str]:
     """Each point's class: the majority label of its k nearest reference points (k capped at the
     reference size); a tie goes to the tied label whose nearest member is closest."""
-    reference = _as_tensor(reference, "reference")
+    reference = as_points(reference, "reference")
     if len(labels) != len(reference):
         raise ValueError(f"{len(labels)} labels for {len(reference)} reference points")
     if k < 1:
         raise ValueError(f"k must be at least 1, got {k}")
-    order = torch.cdist(_as_tensor(points, "points"), reference).argsort(dim=1)[:, :min(k, len(reference))]
+    order = cdist(as_points(points, "points"), reference).argsort(axis=1, kind="stable")[:, :min(k, len(reference))]
     classes = []
     for row in order.tolist():
         votes = Counter(labels[i] for i in row)

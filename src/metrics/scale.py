@@ -18,20 +18,41 @@ encode + decode) the same way: a model limited by that representation cannot bea
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 
 import numpy as np
 import torch
 
 from src.metrics.aligned import aligned_logmel
 from src.metrics.distances import Features, frechet_distance, shifted_interval
-from src.metrics.manifold import ball_membership, density_coverage_from_membership, knn_radii, nearest_classes
+from src.metrics.manifold import (
+    as_points,
+    ball_membership,
+    density_coverage_from_membership,
+    knn_radii,
+    nearest_classes,
+)
 from src.metrics.scale_report import SCORE_NAMES, ScaledScore, ScaleReport
 
 log = logging.getLogger(__name__)
 
 RoundTrip = Callable[[torch.Tensor], torch.Tensor]
 BOUNDS = {"frechet": (0.0, None), "density": (0.0, None), "coverage": (0.0, 1.0)}
+
+
+@contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """Single-threaded BLAS while scoring. The scale runs thousands of tiny matrix products (a bootstrap
+    of 36 x 1024 features); threaded OpenBLAS gains nothing on those and, when another process holds a
+    core, each call waits on a descheduled thread: ~30 ms instead of ~0.5 ms per distance."""
+    try:
+        from threadpoolctl import threadpool_limits  # comes with scikit-learn (via librosa); optional
+    except ImportError:
+        yield
+        return
+    with threadpool_limits(1, user_api="blas"):
+        yield
 
 
 def balanced_halves(labels: Sequence[str], seed: int | Sequence[int] = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -51,10 +72,10 @@ def balanced_halves(labels: Sequence[str], seed: int | Sequence[int] = 0) -> tup
     return np.sort(np.array(first, dtype=np.int64)), np.sort(np.array(second, dtype=np.int64))
 
 
-def _points(features: Features, name: str) -> torch.Tensor:
-    points = torch.as_tensor(features).detach().to("cpu", torch.float64)
-    if points.dim() != 2 or len(points) < 2:
-        raise ValueError(f"{name}: need (N >= 2, D) features, got shape {tuple(points.shape)}")
+def _points(features: Features, name: str) -> np.ndarray:
+    points = as_points(features, name)  # numpy: see manifold.as_points for why not torch
+    if len(points) < 2:
+        raise ValueError(f"{name}: need (N >= 2, D) features, got shape {points.shape}")
     return points
 
 
@@ -97,19 +118,23 @@ class FloorScale:
         rng = np.random.default_rng((self.seed, split, count, n))
         return np.sort(rng.choice(count, n, replace=False))
 
-    def _against_half(self, points: torch.Tensor, split: int) -> np.ndarray:
-        """[Fréchet, density, coverage] of `points` against half A of `split`."""
-        half = self.features[self.halves[split][0]]
-        inside = ball_membership(half, points, self.radii[split])
-        return np.array([frechet_distance(points, half), *density_coverage_from_membership(inside, self.k)])
+    def memberships(self, points: np.ndarray) -> list[np.ndarray]:
+        """Per split, which of `points` lie in which ball of half A: (len(points), |A|) bool. Computed once
+        per point set, so bootstrap resamples only pick rows (the distances are most of the cost)."""
+        return [ball_membership(self.features[a], points, radii) for (a, _), radii in zip(self.halves, self.radii)]
 
-    def _mean_over_splits(self, points: torch.Tensor, n: int, rows: Callable[[int], np.ndarray] | None = None
-                          ) -> np.ndarray:
-        """Mean over splits of `points` (restricted to `rows(split)` when given), subsampled to n, against A."""
+    def _mean_over_splits(self, points: np.ndarray, n: int, rows: Callable[[int], np.ndarray] | None = None,
+                          members: list[np.ndarray] | None = None) -> np.ndarray:
+        """[Fréchet, density, coverage] of `points` (only `rows(split)` when given), subsampled to n, against
+        half A, averaged over splits; `members` are the points' `memberships` when already known."""
+        members = self.memberships(points) if members is None else members
         scores = []
         for split in range(self.splits):
             chosen = np.arange(len(points)) if rows is None else rows(split)
-            scores.append(self._against_half(points[chosen[self._subsample(len(chosen), n, split)]], split))
+            picked = chosen[self._subsample(len(chosen), n, split)]
+            density, coverage = density_coverage_from_membership(members[split][picked], self.k)
+            half = self.features[self.halves[split][0]]
+            scores.append([frechet_distance(points[picked], half), density, coverage])
         return np.mean(scores, axis=0)
 
     def floor(self, n: int) -> np.ndarray:
@@ -123,24 +148,30 @@ class FloorScale:
     def compared_size(self, n_generated: int) -> int:
         return min(n_generated, self.half_size)
 
-    def _intervals(self, points: torch.Tensor, n: int, values: np.ndarray, rounds: int,
+    def _intervals(self, points: np.ndarray, n: int, values: np.ndarray, rounds: int,
                    seed: int) -> list[tuple[float | None, float | None]]:
+        """Bias-shifted 95% intervals from `rounds` resamples (with replacement) of the generated points."""
         if rounds < 1:
             return [(None, None)] * len(SCORE_NAMES)
         rng = np.random.default_rng(seed)
-        samples = np.array([self._mean_over_splits(points[rng.integers(0, len(points), len(points))], n)
-                            for _ in range(rounds)])
+        members = self.memberships(points)
+        samples = []
+        for _ in range(rounds):
+            drawn = rng.integers(0, len(points), len(points))
+            samples.append(self._mean_over_splits(points[drawn], n, members=[m[drawn] for m in members]))
+        samples = np.array(samples)
         return [shifted_interval(values[i], samples[:, i], 0.95, *BOUNDS[name]) for i, name in enumerate(SCORE_NAMES)]
 
     def ceiling(self, round_tripped: Features, n: int | None = None) -> dict[str, ScaledScore]:
         """Round-tripped half B (rows of `round_tripped` match the reference's) against A, with the floor."""
         points = _points(round_tripped, "round-tripped reference")
         if points.shape != self.features.shape:
-            raise ValueError(f"round-tripped features {tuple(points.shape)} do not match the reference's "
-                             f"{tuple(self.features.shape)}")
+            raise ValueError(f"round-tripped features {points.shape} do not match the reference's "
+                             f"{self.features.shape}")
         n = self.half_size if n is None else n
-        values = self._mean_over_splits(points, n, lambda split: self.halves[split][1])
-        return {name: ScaledScore(float(v), float(f)) for name, v, f in zip(SCORE_NAMES, values, self.floor(n))}
+        with one_blas_thread():
+            values, floors = self._mean_over_splits(points, n, lambda split: self.halves[split][1]), self.floor(n)
+        return {name: ScaledScore(float(v), float(f)) for name, v, f in zip(SCORE_NAMES, values, floors)}
 
     def score(self, generated: Features, bootstrap: int = 0, seed: int = 0,
               round_tripped: Features | None = None) -> ScaleReport:
@@ -151,8 +182,9 @@ class FloorScale:
         if bootstrap < 0:
             raise ValueError(f"bootstrap must be at least 0, got {bootstrap}")
         n = self.compared_size(len(points))
-        values, floors = self._mean_over_splits(points, n), self.floor(n)
-        intervals = self._intervals(points, n, values, bootstrap, seed)
+        with one_blas_thread():
+            values, floors = self._mean_over_splits(points, n), self.floor(n)
+            intervals = self._intervals(points, n, values, bootstrap, seed)
         scores = {name: ScaledScore(float(values[i]), float(floors[i]), *intervals[i])
                   for i, name in enumerate(SCORE_NAMES)}
         classes = nearest_classes(points, self.features, self.labels, self.k)

@@ -102,6 +102,9 @@ def test_missing_and_empty_folders_fail_with_a_clear_message(tmp_path: Path, fol
     (["generated=a", "reference=b", "sample_rate=0"], "sample_rate"),
     (["generated=a", "reference=b", "length=-5"], "length"),
     (["generated=a", "reference=b", "device=gpu0"], "device"),
+    (["generated=a", "reference=kit", "splits=0"], "splits"),
+    (["generated=a", "reference=kit", "k=0"], "k must"),
+    (["generated=a", "reference=kit", "reference_seed=x"], "reference_seed"),
 ])
 def test_bad_arguments_are_named(argv: list[str], message: str) -> None:
     with pytest.raises(ValueError, match=message):
@@ -112,6 +115,7 @@ def test_defaults() -> None:
     cfg = parse_config(["generated=a", "reference=b"])
     assert (cfg.sample_rate, cfg.length, cfg.bootstrap, cfg.seed, cfg.embeddings, cfg.crepe_model, cfg.out) == (
         16000, None, 200, 0, ["logmel", "mfcc", "crepe"], "tiny", None)
+    assert (cfg.splits, cfg.k, cfg.reference_seed, cfg.training, cfg.scale) == (5, 5, 777, None, True)
 
 
 def test_runs_as_a_module(folders: tuple[Path, Path], tmp_path: Path) -> None:
