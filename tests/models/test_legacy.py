@@ -6,13 +6,16 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import hydra
 import pytest
 import torch
-from omegaconf import open_dict
+from omegaconf import OmegaConf, open_dict
 
 from src.generation.checkpoint import load_model, read_checkpoint
 from src.generation.export import export_checkpoint
 from src.generation.sample import GenerateArgs, generate
+from src.models.vae_module import load_vae_checkpoint
+from src.representations.latent import LatentRepresentation
 from src.models.legacy import upgrade_model_config, upgrade_state_dict
 from src.networks.unet2d import UNet2DNetwork
 from src.networks.unetv0 import UNetV0Network
@@ -91,3 +94,11 @@ def test_old_runs_resume(name, tmp_path, data_dir):
     resumed = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=True)
     assert resumed["global_step"] == 6 and not any(k.startswith("backend.") for k in resumed["state_dict"])
     assert set(resumed["state_dict"]) == set(resumed["current_model_state"])
+
+
+def test_old_vae_checkpoint_still_serves_latent_models():
+    vae, mel = load_vae_checkpoint(FIXTURES / "vae.ckpt")
+    assert vae.config.latent_channels == 1 and mel["x_res"] == 16
+    mel_rep = hydra.utils.instantiate(OmegaConf.create(mel))
+    rep = LatentRepresentation(mel=mel_rep, vae=str(FIXTURES / "vae.ckpt"), scaling_factor=1.0)
+    assert rep.tensor_shape() == (1, 4, 4)
