@@ -140,7 +140,10 @@ def evaluate(cfg: EvaluateConfig) -> dict[str, object]:
     }
     if training is not None:
         report["training"] = training.summary()
-    if cfg.scale:
+    if cfg.scale and len(ref_audio) < 4:
+        log.warning("no floor scale: it splits the reference into halves of at least 2 clips, and the "
+                    "reference has %d", len(ref_audio))
+    elif cfg.scale:
         scale = score_against_floor(gen_audio, ref_audio, reference.labels, cfg.sample_rate, cfg.splits, cfg.k,
                                     cfg.bootstrap, cfg.seed)
         report["scale"] = scale.to_dict()

@@ -74,5 +74,14 @@ def test_scale_can_be_switched_off(generated: Path, tmp_path: Path) -> None:
     assert "scale" not in json.loads(out.read_text())
 
 
+def test_a_reference_too_small_to_split_skips_the_scale(generated: Path, tmp_path: Path,
+                                                         caplog: pytest.LogCaptureFixture) -> None:
+    reference, out = tmp_path / "reference", tmp_path / "report.json"
+    write_clips(reference, reference_kit(1, RATE, 1, LENGTH, seed=777)[0], "hit")
+    assert main([f"generated={generated}", f"reference={reference}", "embeddings=[logmel]", "bootstrap=0",
+                 "memorization=false", f"out={out}"]) == 0
+    assert "scale" not in json.loads(out.read_text()) and "no floor scale" in caplog.text
+
+
 def test_kit_size_follows_the_generated_count() -> None:
     assert [3 * kit_hits_per_kind(n) for n in (2, 8, 9, 48)] == [6, 18, 18, 96]
