@@ -18,15 +18,11 @@ import sys
 import time
 from pathlib import Path
 
-import torch
 from omegaconf import OmegaConf
 
 from common import ROOT, experiment_config, markdown_table
-from src.audio.spectrogram import save_spectrogram_png
-from src.data.synth import reference_kit
+from scoring import SCALE_HEADER, floor_scores, generate_clips, save_pictures, scale_cells
 from src.generation.checkpoint import load_model
-from src.metrics.audio_sets import kit_hits_per_kind
-from src.metrics.scale import score_against_floor
 from src.training.run import train
 
 log = logging.getLogger("process_compare")
@@ -54,28 +50,15 @@ def train_run(exp: str, overrides: list[str], out: Path) -> tuple[Path, float]:
 
 def score_run(ckpt: Path, num_samples: int, sample_steps: int, seed: int, pictures: Path) -> dict:
     model, _ = load_model(ckpt)
-    rep = model.representation
-    noise = model.noise(num_samples, torch.Generator().manual_seed(seed))
-    audio = torch.cat([model.generate_from_noise(chunk, sample_steps) for chunk in noise.split(16)])
-    for i in range(min(6, num_samples)):
-        save_spectrogram_png(pictures / f"sample_{i:02d}.png", audio[i], rep.sample_rate)
-    reference, labels = reference_kit(kit_hits_per_kind(num_samples), rep.sample_rate, rep.channels, rep.length)
-    round_trip = None if rep.image(model.noise(1)[0]) is None else (lambda x: rep.decode(rep.encode(x)))
-    report = score_against_floor(audio, reference, labels, rep.sample_rate, bootstrap=200, seed=seed,
-                                 round_trip=round_trip)
+    audio = generate_clips(model, num_samples, sample_steps, seed)
+    save_pictures(audio, model.representation.sample_rate, pictures)
     return {"sampler": model.sampler, "evaluations": model.make_sampler().evaluations(sample_steps),
-            **report.to_dict()}
+            **floor_scores(model, audio, seed)}
 
 
 def row(process: str, result: dict) -> list[str]:
-    fd = result["frechet"]
-    ceiling = result.get("ceiling") or {}
     return [process, f"{result['sampler']} ({result['evaluations']})", f"{result['train_seconds']:.0f}",
-            f"{fd['ratio']:.2f} [{fd['ratio_low']:.2f}, {fd['ratio_high']:.2f}]",
-            f"{result['density']['value']:.2f} / {result['density']['floor']:.2f}",
-            f"{result['coverage']['value']:.2f} / {result['coverage']['floor']:.2f}",
-            ", ".join(f"{k} {v}" for k, v in sorted(result["class_counts"].items())),
-            f"{ceiling['frechet']['ratio']:.2f}" if ceiling else "-"]
+            *scale_cells(result)]
 
 
 def main(argv: list[str]) -> None:
@@ -97,8 +80,7 @@ def main(argv: list[str]) -> None:
         results[process] = {"train_seconds": seconds, **score_run(ckpt, args.num_samples, args.sample_steps,
                                                                    args.seed, run_dir / "pictures")}
         (out_dir / "results.json").write_text(json.dumps(results, indent=2))
-    header = ["process", "sampler (evaluations)", "train s", "Fréchet / floor [95%]", "density / floor",
-              "coverage / floor", "classes", "ceiling Fréchet / floor"]
+    header = ["process", "sampler (evaluations)", "train s", *SCALE_HEADER]
     sys.stdout.write(f"{args.family}: {exp}, {args.steps} steps, {args.num_samples} clips, "
                      f"{args.sample_steps} sampling steps, seed {args.seed}\n")
     sys.stdout.write(markdown_table(header, [row(p, r) for p, r in results.items()]) + "\n")

@@ -1,0 +1,49 @@
+"""Shared by the quality benchmarks: sample a model, score the clips on the floor scale against a
+held-out synthetic kit, and format the scores as table cells."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from src.audio.spectrogram import save_spectrogram_png
+from src.data.synth import reference_kit
+from src.metrics.audio_sets import kit_hits_per_kind
+from src.metrics.scale import score_against_floor
+from src.models.diffusion_module import AudioDiffusionModule
+
+SCALE_HEADER = ["Fréchet / floor [95%]", "density / floor", "coverage / floor", "classes", "ceiling Fréchet / floor"]
+
+
+@torch.no_grad()
+def generate_clips(model: AudioDiffusionModule, num_samples: int, steps: int, seed: int,
+                   sampler: str | None = None, batch: int = 16) -> torch.Tensor:
+    """(num_samples, C, T) audio from noise seeded by `seed`: the same noise for every model of a shape."""
+    noise = model.noise(num_samples, torch.Generator().manual_seed(seed))
+    return torch.cat([model.generate_from_noise(chunk, steps, sampler) for chunk in noise.split(batch)])
+
+
+def save_pictures(audio: torch.Tensor, sample_rate: int, folder: Path, count: int = 6) -> None:
+    for i in range(min(count, len(audio))):
+        save_spectrogram_png(folder / f"sample_{i:02d}.png", audio[i], sample_rate)
+
+
+def floor_scores(model: AudioDiffusionModule, audio: torch.Tensor, seed: int, bootstrap: int = 200) -> dict:
+    """The floor scale of `audio` against a held-out kit made like the demo's data (synthesiser seed 777,
+    each half as large as the generated set); image representations add their round-trip ceiling."""
+    rep = model.representation
+    reference, labels = reference_kit(kit_hits_per_kind(len(audio)), rep.sample_rate, rep.channels, rep.length)
+    has_image = rep.image(model.noise(1)[0]) is not None
+    round_trip = (lambda x: rep.decode(rep.encode(x.to(model.device))).float().clamp(-1, 1)) if has_image else None
+    return score_against_floor(audio, reference, labels, rep.sample_rate, bootstrap=bootstrap, seed=seed,
+                               round_trip=round_trip).to_dict()
+
+
+def scale_cells(result: dict) -> list[str]:
+    fd, ceiling = result["frechet"], result.get("ceiling") or {}
+    return [f"{fd['ratio']:.2f} [{fd['ratio_low']:.2f}, {fd['ratio_high']:.2f}]",
+            f"{result['density']['value']:.2f} / {result['density']['floor']:.2f}",
+            f"{result['coverage']['value']:.2f} / {result['coverage']['floor']:.2f}",
+            ", ".join(f"{k} {v}" for k, v in sorted(result["class_counts"].items())),
+            f"{ceiling['frechet']['ratio']:.2f}" if ceiling else "-"]
