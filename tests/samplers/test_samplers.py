@@ -7,37 +7,21 @@ from __future__ import annotations
 import pytest
 import torch
 
-from src.samplers.base import Denoiser
+from src.samplers.oracle import GaussianOracle as Oracle
 from src.samplers.registry import SAMPLERS, check_sampler, make_sampler, sample
 from tests.processes.helpers import PROCESSES, make_process
 
 MEAN, STD = 0.3, 0.2  # the data: x0 ~ N(MEAN, STD^2) per element
 
 
-class GaussianOracle(Denoiser):
-    """The exact (x0, eps) posterior means of a process for N(MEAN, STD^2) data."""
-
-    def predict(self, x: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        alpha, sigma = self.alpha_sigma(t, x)
-        x0 = MEAN + alpha * STD**2 / (alpha**2 * STD**2 + sigma**2) * (x - alpha * MEAN)
-        eps = (x - alpha * x0) / sigma.clamp_min(1e-12)
-        return x0, eps
-
-
-def exact_solution(process, noise: torch.Tensor, steps: int) -> torch.Tensor:
-    """The ODE maps each standardised value at the noisiest level to the same standardised value of the data.
-
-    (DDPM's noisiest sampled timestep depends on the step count, hence `steps`.)"""
-    t0 = process.schedule(steps)[0]
-    x_start = process.prior(noise, t0)
-    alpha, sigma = (torch.as_tensor(v) for v in process.alpha_sigma(t0))
-    return MEAN + STD * (x_start - alpha * MEAN) / (alpha**2 * STD**2 + sigma**2).sqrt()
+def oracle(process) -> Oracle:
+    return Oracle(process, None, MEAN, STD)
 
 
 def error(process, sampler_name: str, steps: int, noise: torch.Tensor) -> float:
-    denoiser = GaussianOracle(process, network=None)
-    out = sample(denoiser, noise, steps, make_sampler(sampler_name, process))
-    return float((out - exact_solution(process, noise, steps)).abs().max())
+    exact = oracle(process)
+    out = sample(exact, noise, steps, make_sampler(sampler_name, process))
+    return float((out - exact.exact(noise, steps)).abs().max())
 
 
 @pytest.mark.parametrize("name", ["v_cosine", "edm", "rectified_flow", "ddpm_eps"])
@@ -65,19 +49,19 @@ def test_second_order_samplers_beat_ddim_at_equal_evaluations(name):
 def test_ancestral_sampler_reproduces_the_data_distribution(name):
     process = make_process(name)
     noise = torch.randn(64, 1, 256, generator=torch.Generator().manual_seed(2))
-    coarse, out = (sample(GaussianOracle(process, network=None), noise, steps, make_sampler("ancestral", process))
+    coarse, out = (sample(oracle(process), noise, steps, make_sampler("ancestral", process))
                    for steps in (20, 200))
     # Ancestral sampling shrinks the spread at few steps; it approaches the data's as steps grow.
     assert abs(float(out.std()) - STD) < abs(float(coarse.std()) - STD)
     assert abs(float(out.mean()) - MEAN) < 0.01 and abs(float(out.std()) - STD) < 0.02
-    again = sample(GaussianOracle(process, network=None), noise, 200, make_sampler("ancestral", process))
+    again = sample(oracle(process), noise, 200, make_sampler("ancestral", process))
     assert torch.equal(out, again)  # step noise is seeded by each item's starting noise
 
 
 def test_ddpm_sampler_serves_only_the_ddpm_process():
     process = make_process("ddpm")
     noise = torch.randn(64, 1, 256, generator=torch.Generator().manual_seed(3))
-    out = sample(GaussianOracle(process, network=None), noise, 200, make_sampler("ddpm", process))
+    out = sample(oracle(process), noise, 200, make_sampler("ddpm", process))
     assert abs(float(out.mean()) - MEAN) < 0.01 and abs(float(out.std()) - STD) < 0.02
     with pytest.raises(ValueError, match="sampler=ddpm cannot serve the edm process; it can use: ddim"):
         make_sampler("ddpm", make_process("edm"))
@@ -99,11 +83,11 @@ def test_evaluations_count_network_calls():
     for name in sorted(set(SAMPLERS) - {"ddpm"}):
         calls = []
 
-        class Counting(GaussianOracle):
+        class Counting(Oracle):
             def predict(self, x, t):
                 calls.append(1)
                 return super().predict(x, t)
 
         sampler = make_sampler(name, process)
-        sample(Counting(process, network=None), torch.randn(1, 1, 8), 6, sampler)
+        sample(Counting(process, None), torch.randn(1, 1, 8), 6, sampler)
         assert len(calls) == sampler.evaluations(6), name
