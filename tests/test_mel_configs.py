@@ -8,6 +8,7 @@ from diffusers import UNet2DModel
 
 from src.networks.unet2d import UNet2DNetwork
 from src.processes.ddpm import DDPMProcess
+from src.processes.rectified_flow import RectifiedFlowProcess
 from src.representations.mel import MelRepresentation
 from tests.conftest import compose_config
 
@@ -34,7 +35,7 @@ def test_mel_experiment_instantiates_and_encodes_training_clips(exp):
     cfg = compose(exp)
     model = hydra.utils.instantiate(cfg.model)
     assert isinstance(model.representation, MelRepresentation) and isinstance(model.network, UNet2DNetwork)
-    assert isinstance(model.process, DDPMProcess)
+    assert isinstance(model.process, DDPMProcess if exp == "mel_diffusion_64" else RectifiedFlowProcess)
     assert isinstance(model.network.unet, UNet2DModel)
     rep = model.representation
     assert rep.tensor_shape(cfg.audio.length) == (1, rep.y_res, rep.x_res)
