@@ -12,6 +12,7 @@ from src.data.synth import reference_kit
 from src.metrics.audio_sets import kit_hits_per_kind
 from src.metrics.scale import score_against_floor
 from src.models.diffusion_module import AudioDiffusionModule
+from src.representations.waveform import WaveformRepresentation
 
 SCALE_HEADER = ["Fréchet / floor [95%]", "density / floor", "coverage / floor", "classes", "ceiling Fréchet / floor"]
 
@@ -31,11 +32,11 @@ def save_pictures(audio: torch.Tensor, sample_rate: int, folder: Path, count: in
 
 def floor_scores(model: AudioDiffusionModule, audio: torch.Tensor, seed: int, bootstrap: int = 200) -> dict:
     """The floor scale of `audio` against a held-out kit made like the demo's data (synthesiser seed 777,
-    each half as large as the generated set); image representations add their round-trip ceiling."""
+    each half as large as the generated set); mel and latent representations add their round-trip ceiling."""
     rep = model.representation
     reference, labels = reference_kit(kit_hits_per_kind(len(audio)), rep.sample_rate, rep.channels, rep.length)
-    has_image = rep.image(model.noise(1)[0]) is not None
-    round_trip = (lambda x: rep.decode(rep.encode(x.to(model.device))).float().clamp(-1, 1)) if has_image else None
+    lossless = isinstance(rep, WaveformRepresentation)  # mel and latent round trips lose something: score it
+    round_trip = None if lossless else (lambda x: rep.decode(rep.encode(x.to(model.device))).float().clamp(-1, 1))
     return score_against_floor(audio, reference, labels, rep.sample_rate, bootstrap=bootstrap, seed=seed,
                                round_trip=round_trip).to_dict()
 
