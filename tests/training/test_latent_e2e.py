@@ -94,8 +94,9 @@ def test_latent_model_exports_as_an_audio_diffusion_pipeline_with_its_vqvae(data
     vae_run, latent_run = tmp_path / "vae", tmp_path / "latent"
     train(run_config("vae_demo", VAE + ["trainer.max_steps=1"], data_dir, vae_run))
     vae_ckpt = vae_run / "checkpoints" / "last.ckpt"
+    # On the ddpm process: the pipeline runs only DDPM/DDIM.
     train(run_config("latent_diffusion_demo", [f"model.vae={vae_ckpt}", *LATENT, "trainer.max_steps=1",
-                                               "callbacks.samples=null"], data_dir, latent_run))
+                                               "callbacks.samples=null", "model/process=ddpm_latent"], data_dir, latent_run))
     model, _ = load_model(latent_run / "checkpoints" / "last.ckpt")
     rep = model.representation
     out = export_audio_diffusion_pipeline(model, tmp_path / "pipeline", vqvae=rep.exportable_vae(), mel=rep.mel)
