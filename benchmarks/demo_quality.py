@@ -3,6 +3,9 @@
     python benchmarks/demo_quality.py ckpt=<run>/checkpoints/last.ckpt [num_samples=48] [steps=50] [seed=0]
         [sampler=<name>] [pictures=<folder>]
 
+With `pictures`, the first trained clips' spectrograms go there, and kit_vs_generated.png puts two
+held-out kit clips per class (top row) above as many generated clips (bottom row).
+
 Both models come from the checkpoint's own config (the untrained one with fresh network weights;
 frozen representation state such as a latent model's VAE is shared) and sample from identical
 noise with the model's default sampler (or `sampler`). Clips are scored against a held-out kit from
@@ -22,7 +25,7 @@ import torch
 from omegaconf import OmegaConf
 
 from common import markdown_table
-from scoring import SCALE_HEADER, floor_scores, generate_clips, save_pictures, scale_cells
+from scoring import SCALE_HEADER, floor_scores, generate_clips, save_montage, save_pictures, scale_cells
 from src.generation.checkpoint import load_model, read_checkpoint
 from src.metrics.memorization import memorization_check
 
@@ -50,6 +53,7 @@ def main(argv: list[str]) -> None:
         audio = generate_clips(model, args.num_samples, args.steps, args.seed, args.sampler)
         if args.pictures and model is trained:
             save_pictures(audio, rate, Path(args.pictures))
+            save_montage(model, audio, Path(args.pictures) / "kit_vs_generated.png")
         memo = memorization_check(audio, training, rate).ratio_of_medians
         rows.append([name, *scale_cells(floor_scores(model, audio, args.seed)), f"{memo:.2f}"])
     sampler = trained.make_sampler(args.sampler)

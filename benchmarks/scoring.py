@@ -6,8 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
+from PIL import Image
 
-from src.audio.spectrogram import save_spectrogram_png
+from src.audio.spectrogram import save_spectrogram_png, spectrogram_image
 from src.data.synth import reference_kit
 from src.metrics.audio_sets import kit_hits_per_kind
 from src.metrics.scale import score_against_floor
@@ -28,6 +29,21 @@ def generate_clips(model: AudioDiffusionModule, num_samples: int, steps: int, se
 def save_pictures(audio: torch.Tensor, sample_rate: int, folder: Path, count: int = 6) -> None:
     for i in range(min(count, len(audio))):
         save_spectrogram_png(folder / f"sample_{i:02d}.png", audio[i], sample_rate)
+
+
+def save_montage(model: AudioDiffusionModule, audio: torch.Tensor, path: Path, per_class: int = 2,
+                 tile: int = 128) -> None:
+    """One PNG to look at: held-out kit clips (two per class) above the first generated clips."""
+    rep = model.representation
+    kit, labels = reference_kit(per_class, rep.sample_rate, rep.channels, rep.length)
+    rows = [kit, audio[: len(kit)]]
+    sheet = Image.new("RGB", (tile * len(kit), tile * 2))
+    for r, clips in enumerate(rows):
+        for c, clip in enumerate(clips):
+            picture = Image.fromarray(spectrogram_image(clip, rep.sample_rate)).convert("RGB")
+            sheet.paste(picture.resize((tile, tile)), (c * tile, r * tile))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(path)
 
 
 def floor_scores(model: AudioDiffusionModule, audio: torch.Tensor, seed: int, bootstrap: int = 200) -> dict:
