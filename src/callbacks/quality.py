@@ -26,10 +26,9 @@ Reference = tuple[torch.Tensor, list[str]]  # (N, C, T) audio and a class label 
 
 
 def uses_demo_kit(datamodule: pl.LightningDataModule) -> bool:
-    """Whether the datamodule trains on the built-in synthetic kit: an audio folder spec without a path,
-    the same test AudioDataModule.prepare_data uses to write the kit."""
-    spec = getattr(datamodule, "spec", None)
-    return isinstance(spec, AudioFolderSpec) and not spec.path
+    """Whether the datamodule trains on the built-in synthetic kit (AudioDataModule.uses_demo_kit, the test
+    its prepare_data writes the kit on); other datamodules never do."""
+    return bool(getattr(datamodule, "uses_demo_kit", False))
 
 
 def _even_indices(available: int, count: int) -> list[int]:

@@ -88,8 +88,13 @@ class AudioDataModule(pl.LightningDataModule):
     def root(self) -> Path:
         return Path(self.spec.path).expanduser() if self.spec.path else self.demo_dir
 
+    @property
+    def uses_demo_kit(self) -> bool:
+        """An audio folder spec without a path trains on the built-in synthetic kit."""
+        return not self.spec.path and isinstance(self.spec, AudioFolderSpec)
+
     def prepare_data(self) -> None:
-        if not self.spec.path and isinstance(self.spec, AudioFolderSpec):
+        if self.uses_demo_kit:
             write_demo_kit(self.demo_dir)
 
     def setup(self, stage: str | None = None) -> None:
