@@ -73,6 +73,10 @@ class Sampler(ABC):
         """x at levels[start] -> x at levels[-1]."""
 
 
+def apply_hook(x: torch.Tensor, index: int, hook: StepHook | None) -> torch.Tensor:
+    return hook(x, index) if hook is not None else x
+
+
 def ddim_step(denoiser: Denoiser, x: torch.Tensor, t: torch.Tensor, t_next: torch.Tensor) -> torch.Tensor:
     """One deterministic DDIM step: predict (x0, eps) at t and recombine them at t_next."""
     x0, eps = denoiser.predict(x, t)

@@ -7,11 +7,7 @@ from __future__ import annotations
 
 import torch
 
-from src.samplers.base import Denoiser, Sampler, StepHook, ddim_step
-
-
-def _hooked(x: torch.Tensor, index: int, hook: StepHook | None) -> torch.Tensor:
-    return hook(x, index) if hook is not None else x
+from src.samplers.base import Denoiser, Sampler, StepHook, apply_hook, ddim_step
 
 
 class DDIMSampler(Sampler):
@@ -24,7 +20,7 @@ class DDIMSampler(Sampler):
     def run(self, denoiser: Denoiser, x: torch.Tensor, levels: torch.Tensor, start: int = 0,
             hook: StepHook | None = None, generators: list[torch.Generator] | None = None) -> torch.Tensor:
         for i in range(start, len(levels) - 1):
-            x = _hooked(ddim_step(denoiser, x, levels[i], levels[i + 1]), i + 1, hook)
+            x = apply_hook(ddim_step(denoiser, x, levels[i], levels[i + 1]), i + 1, hook)
         return x
 
 
@@ -55,14 +51,14 @@ class HeunSampler(Sampler):
             alpha_next, sigma_next = denoiser.alpha_sigma(t_next, x)
             euler = alpha_next * x0 + sigma_next * eps
             if i == len(levels) - 2 or float(sigma_next.max()) == 0.0:
-                x = _hooked(euler, i + 1, hook)
+                x = apply_hook(euler, i + 1, hook)
                 continue
             x0_next, _ = denoiser.predict(euler, t_next)
             # Euler is x_next = (sigma_next / sigma) x + (alpha_next - sigma_next * alpha / sigma) x0;
             # Heun replaces x0 by the mean of the predictions at both ends.
             ratio = sigma_next / sigma
             x = ratio * x + (alpha_next - ratio * alpha) * 0.5 * (x0 + x0_next)
-            x = _hooked(x, i + 1, hook)
+            x = apply_hook(x, i + 1, hook)
         return x
 
 
@@ -96,5 +92,5 @@ class DPMSolverPP2MSampler(Sampler):
                 blended = (1 + 1 / (2 * r)) * x0 - (1 / (2 * r)) * previous[0]
                 x_next = (sigma_next / sigma) * x - alpha_next * torch.expm1(-h) * blended
             previous = (x0, h)
-            x = _hooked(x_next, i + 1, hook)
+            x = apply_hook(x_next, i + 1, hook)
         return x

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from diffusers import DDPMScheduler
 
-from src.samplers.base import Denoiser, Sampler, StepHook, per_item_noise
+from src.samplers.base import Denoiser, Sampler, StepHook, apply_hook, per_item_noise
 
 
 class AncestralSampler(Sampler):
@@ -36,8 +36,7 @@ class AncestralSampler(Sampler):
             fresh = self.eta * (1 - c**2).sqrt()
             kept = (1 - fresh**2).clamp_min(0).sqrt()
             x = alpha_next * x0 + sigma_next * (kept * eps + fresh * per_item_noise(x, generators))
-            if hook is not None:
-                x = hook(x, i + 1)
+            x = apply_hook(x, i + 1, hook)
         return x
 
 
@@ -62,6 +61,5 @@ class DiffusersDDPMSampler(Sampler):
                 continue
             _, eps = denoiser.predict(x, t)
             x = scheduler.step(eps, t, x, generator=generators).prev_sample
-            if hook is not None:
-                x = hook(x, i + 1)
+            x = apply_hook(x, i + 1, hook)
         return x
