@@ -16,7 +16,12 @@ class UNetV0Network(Network):
     `items` (resnet blocks) and `attentions` (1 enables self-attention at that level).
 
     Its noise embedding is a learned Fourier feature of c_noise, made for values in about [0, 1]
-    (the range v-diffusion feeds it); every process keeps c_noise near that range."""
+    (the range v-diffusion feeds it); every process keeps c_noise near that range.
+
+    `position_features` > 0 appends that many fixed channels to the input, cos(pi * k * u) for
+    k = 1..n over the clip's time axis u in [0, 1]. Convolutions only sense position near the clip's
+    edges, so without them a one-shot's tail cannot tell it should be decaying: the model fills it
+    with a level hiss. 0 (the default, and every earlier checkpoint) is UNetV0 unchanged."""
 
     def __init__(
         self,
@@ -30,6 +35,7 @@ class UNetV0Network(Network):
         resnet_groups: int = 8,
         modulation_features: int = 1024,
         dim: int = 1,
+        position_features: int = 0,
     ) -> None:
         super().__init__()
         lists = {"channels": channels, "factors": factors, "items": items, "attentions": attentions}
@@ -43,16 +49,29 @@ class UNetV0Network(Network):
             raise ValueError("attention_heads and attention_features must be positive when attentions are on")
         if dim not in (1, 2):
             raise ValueError(f"dim must be 1 (waveforms) or 2 (images), got {dim}")
+        if position_features < 0:
+            raise ValueError(f"position_features must be 0 (off) or positive, got {position_features}")
         self.downsampling = math.prod(factors)
         self.in_channels = in_channels
+        self.position_features = position_features
         self.net = UNetV0(
-            dim=dim, in_channels=in_channels, channels=list(channels), factors=list(factors), items=list(items),
+            dim=dim, in_channels=in_channels + position_features, out_channels=in_channels, channels=list(channels), factors=list(factors), items=list(items),
             attentions=list(attentions), attention_heads=attention_heads, attention_features=attention_features,
             resnet_groups=resnet_groups, modulation_features=modulation_features,
         )
 
     def forward(self, x: torch.Tensor, c_noise: torch.Tensor) -> torch.Tensor:
+        if self.position_features:
+            x = torch.cat([x, self.positions(x)], dim=1)
         return self.net(x, c_noise.to(x.dtype))
+
+    def positions(self, x: torch.Tensor) -> torch.Tensor:
+        """(batch, position_features, *spatial) cosines along the last axis, broadcast over the rest."""
+        u = torch.linspace(0.0, 1.0, x.shape[-1], device=x.device, dtype=x.dtype)
+        k = torch.arange(1, self.position_features + 1, device=x.device, dtype=x.dtype)
+        features = torch.cos(math.pi * k[:, None] * u[None, :])
+        shape = (x.shape[0], self.position_features, *x.shape[2:])
+        return features.view(1, self.position_features, *([1] * (x.dim() - 3)), x.shape[-1]).expand(shape)
 
     def check_shape(self, shape: tuple[int, ...]) -> None:
         if shape[0] != self.in_channels:

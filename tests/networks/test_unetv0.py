@@ -1,0 +1,47 @@
+"""UNetV0Network: the optional position channels."""
+
+import pytest
+import torch
+
+from src.networks.unetv0 import UNetV0Network
+
+
+def tiny(position_features: int, dim: int = 1) -> UNetV0Network:
+    torch.manual_seed(0)
+    return UNetV0Network(in_channels=2, channels=[8, 8], factors=[1, 2], items=[1, 1], attentions=[0, 0],
+                         modulation_features=16, dim=dim, position_features=position_features)
+
+
+@pytest.mark.parametrize("dim,shape", [(1, (3, 2, 32)), (2, (3, 2, 8, 16))])
+def test_position_features_keep_the_output_shape(dim, shape):
+    net = tiny(3, dim)
+    x = torch.randn(shape)
+    assert net(x, torch.rand(shape[0])).shape == x.shape
+    positions = net.positions(x)
+    assert positions.shape == (shape[0], 3, *shape[2:])
+    # the first feature runs from cos(0) = 1 at the clip's start to cos(pi) = -1 at its end
+    assert torch.allclose(positions[..., 0], torch.ones(()))
+    assert torch.allclose(positions[..., -1][:, 0], -torch.ones(()))
+
+
+def interior_spread(position_features: int) -> float:
+    net = tiny(position_features)
+    with torch.no_grad():
+        for parameter in net.parameters():
+            parameter.add_(0.1 * torch.randn_like(parameter))
+        y = net(torch.zeros(1, 2, 256), torch.tensor([0.5]))
+    # frames far from both edges, where zero padding cannot reach
+    return y[..., 64:-64].std(dim=-1).min().item()
+
+
+def test_position_features_tell_the_network_where_it_is():
+    """On a constant input a convolutional net answers the same in every interior frame; with
+    position features it can answer differently along the clip."""
+    assert interior_spread(0) < 1e-6
+    assert interior_spread(4) > 1e-3
+
+
+def test_zero_position_features_is_plain_unetv0():
+    assert sum(p.numel() for p in tiny(0).parameters()) < sum(p.numel() for p in tiny(2).parameters())
+    with pytest.raises(ValueError, match="position_features"):
+        tiny(-1)
