@@ -4,6 +4,7 @@ Every config value can be overridden on the command line (Hydra syntax); see REA
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from pathlib import Path
@@ -19,6 +20,8 @@ from src.training.resume import prepare_resume_argv  # noqa: E402
 from src.training.trainer_setup import DeviceConfigError  # noqa: E402
 from src.utils.resolvers import register_resolvers  # noqa: E402
 
+SIGTERM_EXIT = 143  # 128 + SIGTERM, what a shell reports for a process a SIGTERM ended
+
 load_dotenv(ROOT / ".env")  # W&B project/entity/key; absent .env means defaults
 register_resolvers()
 
@@ -27,10 +30,18 @@ register_resolvers()
 def main(cfg: DictConfig) -> None:
     from src.training.run import train  # heavy imports after argument parsing keeps --help fast
 
+    from pytorch_lightning.utilities.exceptions import SIGTERMException
+
     try:
         train(cfg)
     except DeviceConfigError as err:
         sys.exit(f"error: {err}")
+    except SIGTERMException:
+        # A scheduler must see that the run did not finish; last.ckpt holds where it stopped.
+        logging.getLogger("train").warning(
+            "stopped by SIGTERM; last.ckpt in %s/checkpoints holds the step it reached; "
+            "the same command (with the same run_name or hydra.run.dir) resumes it", cfg.paths.output_dir)
+        sys.exit(SIGTERM_EXIT)
 
 
 if __name__ == "__main__":

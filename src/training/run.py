@@ -18,10 +18,6 @@ log = logging.getLogger(__name__)
 
 def silence_misleading_warnings() -> None:
     """Lightning warnings that are expected here and would only confuse users."""
-    # OnExceptionCheckpoint makes fit(ckpt_path=None) look for a checkpoint to continue from;
-    # a fresh run folder has none, which Lightning reports as if something were wrong.
-    warnings.filterwarnings("ignore", message=r".*ckpt_path=None.*was called without a model")
-    warnings.filterwarnings("ignore", message=r".*there is no last checkpoint available")
     # We report clips/s and audio frames/s, not FLOPs.
     warnings.filterwarnings("ignore", message=r".*define a `flops_per_batch` attribute")
 
@@ -35,6 +31,21 @@ def save_config(cfg: DictConfig, output_dir: Path) -> None:
     """The resolved config beside the run (Hydra keeps the unresolved one in .hydra/)."""
     output_dir.mkdir(parents=True, exist_ok=True)
     (output_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+
+
+def checkpoint_to_continue(cfg: DictConfig, output_dir: Path) -> str | None:
+    """`ckpt` when given; else the run folder's newest own checkpoint (its last.ckpt, or the
+    hpc_ckpt_*.ckpt Lightning's SLURM requeue writes), so that rerunning a named run (run_name=,
+    hydra.run.dir= or a requeued SLURM job) continues it after a preemption."""
+    if cfg.get("ckpt"):
+        return str(cfg.ckpt)
+    candidates = [output_dir / "checkpoints" / "last.ckpt", *output_dir.glob("hpc_ckpt_*.ckpt")]
+    candidates = [path for path in candidates if path.is_file()]
+    if not candidates:
+        return None
+    newest = max(candidates, key=lambda path: path.stat().st_mtime)
+    log.info("the run folder %s already holds %s: continuing that run", output_dir, newest.name)
+    return str(newest)
 
 
 def train(cfg: DictConfig) -> pl.Trainer:
@@ -52,9 +63,9 @@ def train(cfg: DictConfig) -> pl.Trainer:
         save_config(cfg, output_dir)
     for logger in loggers:
         logger.log_hyperparams(model.run_config)
-    ckpt = cfg.get("ckpt")
+    ckpt = checkpoint_to_continue(cfg, output_dir)
     if ckpt:
         log.info("resuming from %s", ckpt)
-    trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt or None)
+    trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt)
     log.info("run folder: %s", output_dir)
     return trainer

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import uuid
+from datetime import datetime
 from pathlib import Path
 
 from omegaconf import OmegaConf
@@ -23,8 +25,29 @@ def run_id(run_dir: str) -> str:
     return new_id
 
 
+# SLURM sets a job id in interactive allocations too; these job names are Lightning's test for them.
+INTERACTIVE_SLURM_JOBS = ("bash", "interactive")
+
+
+def run_folder_name(run_name: str | None) -> str:
+    """The name of this run's folder under logs/<experiment>/runs/.
+
+    `run_name` when given; else, inside a batch SLURM job, `slurm-<job id>` (a requeued job keeps
+    its id, so it finds its own folder and resumes); else the start time, a new run each time."""
+    if run_name not in (None, "", "null"):
+        name = str(run_name)
+        if "/" in name or name in (".", ".."):
+            raise ValueError(f"run_name={name!r} must be a plain folder name, without '/'")
+        return name
+    job = os.environ.get("SLURM_ARRAY_JOB_ID") and os.environ.get("SLURM_ARRAY_TASK_ID")
+    job_id = (f"{os.environ['SLURM_ARRAY_JOB_ID']}_{job}" if job else os.environ.get("SLURM_JOB_ID"))
+    if job_id and os.environ.get("SLURM_JOB_NAME") not in INTERACTIVE_SLURM_JOBS:
+        return f"slurm-{job_id}"
+    return datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
+
+
 def register_resolvers() -> None:
-    for name, fn in (("run_id", run_id), ("wandb_mode", wandb_mode)):
+    for name, fn in (("run_id", run_id), ("wandb_mode", wandb_mode), ("run_folder", run_folder_name)):
         if not OmegaConf.has_resolver(name):
             # use_cache: resolve once per process, so the mode check runs once and the id never changes.
             OmegaConf.register_new_resolver(name, fn, use_cache=True)
