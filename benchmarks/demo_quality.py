@@ -20,18 +20,19 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import hydra
 import torch
 from omegaconf import OmegaConf
 
 from common import markdown_table
 from scoring import SCALE_HEADER, floor_scores, generate_clips, save_montage, save_pictures, scale_cells
-from src.generation.checkpoint import load_model, read_checkpoint
+from src.checkpoints.files import read_checkpoint
+from src.checkpoints.trusted import instantiate_trusted
+from src.generation.checkpoint import load_model
 from src.metrics.memorization import memorization_check
 
 
 def training_clips(config: dict) -> torch.Tensor:
-    datamodule = hydra.utils.instantiate(OmegaConf.create(config["datamodule"]))
+    datamodule = instantiate_trusted(config["datamodule"], "the checkpoint", "datamodule")
     datamodule.prepare_data()
     datamodule.setup("fit")
     return torch.stack([datamodule.train_set[i] for i in range(len(datamodule.train_set))])
@@ -42,7 +43,7 @@ def main(argv: list[str]) -> None:
                             "pictures": None}, OmegaConf.from_dotlist(argv))
     trained, config = load_model(args.ckpt)
     torch.manual_seed(args.seed)
-    untrained = hydra.utils.instantiate(OmegaConf.create(config["model"])).eval()
+    untrained = instantiate_trusted(config["model"], "the checkpoint").eval()
     # Only the network is "untrained": a representation's state (a latent model's
     # frozen VAE and measured scale) is shared, so both decode the same way.
     untrained.representation.load_state_dict(trained.representation.state_dict())

@@ -19,7 +19,7 @@ import hydra
 from omegaconf import OmegaConf
 
 from common import experiment_config, markdown_table
-from src.networks.unet2d import plain_config
+from src.utils.diffusers_config import plain_config
 
 PAIRS = {"demo": ("vae_demo", "latent_diffusion_demo"), "full": ("vae", "latent_diffusion")}
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import torch
 from omegaconf import MISSING, OmegaConf
 
-from src.generation.checkpoint import EXPORTED_CONFIG, EXPORTED_WEIGHTS, read_checkpoint, resolve_checkpoint_path
-from src.models.base import CONFIG_KEY
+from src.checkpoints.files import CONFIG_KEY, EXPORTED_CONFIG, EXPORTED_WEIGHTS, read_checkpoint, resolve_checkpoint_path
+from src.checkpoints.trusted import check_trusted
 from src.utils.cli import parse_cli, run_cli
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,8 @@ def export_checkpoint(ckpt: str | Path, out_dir: str | Path, overwrite: bool = F
     if (out_dir / EXPORTED_WEIGHTS).exists() and not overwrite:
         raise FileExistsError(f"{out_dir} already holds an exported model; pass overwrite=true to replace it")
     checkpoint = read_checkpoint(ckpt)
+    # an export is made to be shared: refuse to pass on a config that could not be loaded safely
+    check_trusted(checkpoint[CONFIG_KEY].get("model", {}), str(ckpt))
     exported = {
         "state_dict": checkpoint["state_dict"],  # EMA weights when training used EMA (see EMAWeightAveraging)
         CONFIG_KEY: checkpoint[CONFIG_KEY],

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from omegaconf import MISSING
 
-from src.models.vae_module import load_vae_checkpoint
+from src.checkpoints.vae import load_vae_checkpoint
 from src.utils.cli import parse_cli, run_cli
 
 log = logging.getLogger(__name__)

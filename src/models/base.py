@@ -9,7 +9,7 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 
-CONFIG_KEY = "config"  # where the composed run config lives inside every checkpoint
+from src.checkpoints.files import CONFIG_KEY
 
 
 class ConfiguredModule(pl.LightningModule):

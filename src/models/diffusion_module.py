@@ -8,7 +8,7 @@ from typing import Any
 import torch
 
 from src.models.base import ConfiguredModule
-from src.models.legacy import upgrade_checkpoint
+from src.checkpoints.legacy import upgrade_checkpoint
 from src.networks.base import Network
 from src.processes.base import Process
 from src.representations.base import Representation

@@ -17,7 +17,7 @@ from typing import Any
 import torch
 from pytorch_lightning.callbacks import WeightAveraging
 
-from src.models.base import CONFIG_KEY
+from src.checkpoints.files import CONFIG_KEY
 from src.models.diffusion_module import AudioDiffusionModule
 from src.networks.base import Network
 from src.processes.base import Process

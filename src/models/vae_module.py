@@ -16,19 +16,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import hydra
 import numpy as np
 import torch
 import torch.nn.functional as F
 from diffusers import AutoencoderKL
-from omegaconf import OmegaConf
 
 from src.audio.io import write_wav
 from src.audio.spectrogram import log_mel
-from src.networks.unet2d import plain_config
 from src.callbacks.media import log_media
-from src.generation.checkpoint import CheckpointError, read_checkpoint
-from src.models.base import CONFIG_KEY, ConfiguredModule
+from src.models.base import ConfiguredModule
+from src.utils.diffusers_config import plain_config
+from src.representations.latent import check_vae_fits
 from src.representations.mel import GREY_MAX, MelRepresentation, save_mel_png
 
 log = logging.getLogger(__name__)
@@ -36,12 +34,6 @@ log = logging.getLogger(__name__)
 RECONSTRUCTION_LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
     "l1": F.l1_loss, "mse": F.mse_loss,
 }
-VAE_PREFIX = "vae."  # where the AutoencoderKL's weights sit in this module's state_dict
-
-
-def vae_downsampling(vae: AutoencoderKL) -> int:
-    """Total spatial downsampling of an AutoencoderKL: every level but the last halves the size."""
-    return 2 ** (len(vae.config.block_out_channels) - 1)
 
 
 def _cropped(reference: torch.Tensor, estimate: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -195,37 +187,3 @@ class VAEModule(ConfiguredModule):
                 save_mel_png(folder / f"{name}_{i:02d}.png", (mel.float() + 1.0) * (GREY_MAX / 2.0))
                 write_wav(folder / f"{name}_{i:02d}.wav", audio.float(), rate)
         log.info("wrote %d input/reconstruction pairs to %s", images.shape[0], folder)
-
-
-
-def check_vae_fits(vae: AutoencoderKL, mel: MelRepresentation) -> None:
-    """ValueError naming the setting when `vae` cannot autoencode `mel`'s images."""
-    if not isinstance(vae, AutoencoderKL):
-        raise ValueError(f"model.vae must be a diffusers AutoencoderKL, got {type(vae).__name__}")
-    if vae.config.in_channels != 1 or vae.config.out_channels != 1:
-        raise ValueError(f"mel images have 1 channel: set model.vae.in_channels and out_channels to 1 "
-                         f"(got {vae.config.in_channels} and {vae.config.out_channels})")
-    factor = vae_downsampling(vae)
-    for name, size in (("y_res", mel.y_res), ("x_res", mel.x_res)):
-        if size % factor:
-            raise ValueError(f"representation.{name}={size} is not a multiple of the VAE's downsampling "
-                             f"{factor} (2 ** (len(block_out_channels) - 1))")
-
-
-def load_vae_checkpoint(path: str | Path) -> tuple[AutoencoderKL, dict]:
-    """The AutoencoderKL of a VAEModule checkpoint (the weights its `state_dict` holds), plus the
-    config of the MelRepresentation it was trained on. ValueError if it is not a VAE checkpoint."""
-    checkpoint = read_checkpoint(path)
-    model_config = checkpoint[CONFIG_KEY].get("model", {})
-    target = model_config.get("_target_", "")
-    if target.rsplit(".", 1)[-1] != VAEModule.__name__ or "vae" not in model_config:
-        raise CheckpointError(f"{path}: a checkpoint of {target or 'an unknown model'}, not a VAE "
-                              "(train one with `python train.py exp=vae`)")
-    vae = hydra.utils.instantiate(OmegaConf.create(model_config["vae"]))
-    plain_config(vae)
-    weights = {k[len(VAE_PREFIX):]: v for k, v in checkpoint["state_dict"].items() if k.startswith(VAE_PREFIX)}
-    try:
-        vae.load_state_dict(weights)
-    except RuntimeError as err:
-        raise CheckpointError(f"{path}: VAE weights do not match the VAE its config describes ({err})") from err
-    return vae.eval(), dict(model_config.get("representation", {}))

@@ -7,21 +7,11 @@ from pathlib import Path
 
 import torch
 from diffusers import UNet2DModel
-from diffusers.configuration_utils import ConfigMixin
-from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from src.networks.base import Network
+from src.utils.diffusers_config import plain_config
 
 log = logging.getLogger(__name__)
-
-
-def plain_config(component: ConfigMixin) -> None:
-    """Hydra passes lists as ListConfig; diffusers stores them in the component's config, which
-    then cannot be written as JSON (save_pretrained, pipeline export). Store plain values."""
-    containers = {key: OmegaConf.to_container(value) for key, value in component.config.items()
-                  if isinstance(value, (DictConfig, ListConfig))}
-    if containers:
-        component.register_to_config(**containers)
 
 
 def find_unet_folder(pretrained: str) -> Path:

@@ -25,7 +25,7 @@ import torch
 from diffusers import AutoencoderKL
 from omegaconf import DictConfig, OmegaConf
 
-from src.models.vae_module import check_vae_fits, load_vae_checkpoint, vae_downsampling
+from src.checkpoints.vae import load_vae_checkpoint, vae_downsampling
 from src.representations.base import Representation
 from src.representations.mel import MelRepresentation
 
@@ -190,3 +190,17 @@ class LatentRepresentation(Representation):
         vae = copy.deepcopy(self.vae).to(device="cpu", dtype=torch.float32)
         vae.register_to_config(scaling_factor=float(self.scale()))
         return vae.eval()
+
+
+def check_vae_fits(vae: AutoencoderKL, mel: MelRepresentation) -> None:
+    """ValueError naming the setting when `vae` cannot autoencode `mel`'s images."""
+    if not isinstance(vae, AutoencoderKL):
+        raise ValueError(f"model.vae must be a diffusers AutoencoderKL, got {type(vae).__name__}")
+    if vae.config.in_channels != 1 or vae.config.out_channels != 1:
+        raise ValueError(f"mel images have 1 channel: set model.vae.in_channels and out_channels to 1 "
+                         f"(got {vae.config.in_channels} and {vae.config.out_channels})")
+    factor = vae_downsampling(vae)
+    for name, size in (("y_res", mel.y_res), ("x_res", mel.x_res)):
+        if size % factor:
+            raise ValueError(f"representation.{name}={size} is not a multiple of the VAE's downsampling "
+                             f"{factor} (2 ** (len(block_out_channels) - 1))")

@@ -66,6 +66,7 @@ def train(cfg: DictConfig) -> pl.Trainer:
     ckpt = checkpoint_to_continue(cfg, output_dir)
     if ckpt:
         log.info("resuming from %s", ckpt)
-    trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt)
+    # weights_only: a checkpoint is tensors and plain data; reading one never runs code from it.
+    trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt, weights_only=True)
     log.info("run folder: %s", output_dir)
     return trainer

@@ -13,7 +13,7 @@ from omegaconf import OmegaConf
 from src.networks.unet2d import UNet2DNetwork
 from src.processes.ddpm import DDPMProcess
 from src.generation.diffusers_export import export_audio_diffusion_pipeline, main
-from src.models.base import CONFIG_KEY
+from src.checkpoints.files import CONFIG_KEY
 from tests.conftest import compose_config
 
 

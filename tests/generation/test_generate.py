@@ -11,7 +11,7 @@ import torch
 from omegaconf import OmegaConf, open_dict
 
 from generate import main
-from src.generation.checkpoint import CheckpointError
+from src.checkpoints.files import CheckpointError
 from src.generation.sample import GenerateArgs, generate
 from tests.conftest import compose_config, write_tone
 

@@ -11,12 +11,13 @@ import pytest
 import torch
 from omegaconf import OmegaConf, open_dict
 
-from src.generation.checkpoint import load_model, read_checkpoint
+from src.checkpoints.files import read_checkpoint
+from src.generation.checkpoint import load_model
 from src.generation.export import export_checkpoint
 from src.generation.sample import GenerateArgs, generate
-from src.models.vae_module import load_vae_checkpoint
+from src.checkpoints.vae import load_vae_checkpoint
 from src.representations.latent import LatentRepresentation
-from src.models.legacy import upgrade_model_config, upgrade_state_dict
+from src.checkpoints.legacy import upgrade_model_config, upgrade_state_dict
 from src.networks.unet2d import UNet2DNetwork
 from src.networks.unetv0 import UNetV0Network
 from src.processes.ddpm import DDPMProcess

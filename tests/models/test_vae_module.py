@@ -12,9 +12,10 @@ from hydra.errors import InstantiationException
 from PIL import Image
 from torch.utils.data import DataLoader
 
-from src.generation.checkpoint import CheckpointError
+from src.checkpoints.files import CheckpointError
 from src.generation.vae_export import export_vae, main as export_main
-from src.models.vae_module import load_vae_checkpoint, mel_l1_db, spectral_convergence
+from src.checkpoints.vae import load_vae_checkpoint
+from src.models.vae_module import mel_l1_db, spectral_convergence
 from tests.latent_helpers import LENGTH, MEL, drum_audio, save_vae_checkpoint, tiny_vae_module
 
 
