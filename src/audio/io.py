@@ -10,7 +10,17 @@ import soundfile as sf
 import torch
 import torchaudio.functional as AF
 
-AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3")
+# File extensions of each libsndfile container (headerless RAW is left out: it has no rate to read).
+FORMAT_EXTENSIONS = {
+    "WAV": (".wav", ".wave"), "WAVEX": (".wav",), "AIFF": (".aif", ".aiff", ".aifc"), "AU": (".au", ".snd"),
+    "FLAC": (".flac",), "OGG": (".ogg", ".oga", ".opus"), "MP3": (".mp3",), "W64": (".w64",),
+    "RF64": (".rf64",), "CAF": (".caf",), "SD2": (".sd2",), "IRCAM": (".sf", ".ircam"), "VOC": (".voc",),
+    "SVX": (".iff", ".svx", ".8svx"), "NIST": (".nist", ".sph"), "PAF": (".paf", ".fap"), "AVR": (".avr",),
+    "HTK": (".htk",), "SDS": (".sds",), "MPC2K": (".mpc2k",), "XI": (".xi",), "WVE": (".wve",),
+    "PVF": (".pvf",), "MAT4": (".mat4",), "MAT5": (".mat5",),
+}
+# Every extension the installed libsndfile reads, found from the formats it reports.
+AUDIO_EXTENSIONS = tuple(sorted({ext for name in sf.available_formats() for ext in FORMAT_EXTENSIONS.get(name, ())}))
 
 
 class AudioDecodeError(ValueError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,7 +34,11 @@ class AudioFolderSpec:
     """How files in a folder become clips. `path: null` means the built-in demo kit.
 
     crop: `start` suits one-shots (the attack is at the start), `random` suits long files
-    (a new window every epoch), `center` takes the middle."""
+    (a new window every epoch), `center` takes the middle.
+
+    Files with no usable content are skipped, each with a warning: a peak below `silence_db` dBFS
+    (a silent or broken recording) or a length under `min_fraction` of a clip (a file truncated
+    after its header). The scan checks the level only when it decodes files (`scan: full`)."""
 
     path: str | None
     sample_rate: int
@@ -42,12 +47,16 @@ class AudioFolderSpec:
     crop: str = "start"
     normalize_db: float | None = None
     scan: str = "full"
+    silence_db: float = -60.0
+    min_fraction: float = 0.01
 
     def __post_init__(self) -> None:
         if self.crop not in CROP_MODES:
             raise ValueError(f"datamodule.dataset.crop must be one of {CROP_MODES}, got {self.crop!r}")
         if self.scan not in ("full", "header"):
             raise ValueError(f"datamodule.dataset.scan must be 'full' or 'header', got {self.scan!r}")
+        if not 0.0 <= self.min_fraction <= 1.0:
+            raise ValueError(f"datamodule.dataset.min_fraction must be in [0, 1], got {self.min_fraction}")
         if self.sample_rate <= 0 or self.length <= 0 or self.channels not in (1, 2):
             raise ValueError(
                 f"invalid audio shape: sample_rate={self.sample_rate}, channels={self.channels}, length={self.length}"
@@ -58,7 +67,27 @@ class AudioFolderSpec:
         return list_audio_files(root)
 
     def check_files(self, files: list[Path]) -> tuple[list[Path], list[str]]:
-        return scan_files(files, full=self.scan == "full")
+        log.info("skipping files whose peak is below %g dBFS%s or that last under %g%% of a clip (%.1f ms) "
+                 "(datamodule.dataset.silence_db, min_fraction)", self.silence_db,
+                 "" if self.scan == "full" else " (not checked: scan=header reads no samples)",
+                 100 * self.min_fraction, 1000 * self.min_seconds)
+        return scan_files(files, full=self.scan == "full", content=self.content_problem)
+
+    @property
+    def min_seconds(self) -> float:
+        return self.min_fraction * self.length / self.sample_rate
+
+    def content_problem(self, frames: int, rate: int, audio: torch.Tensor | None) -> str | None:
+        """Why a file of `frames` at `rate` (its samples, when decoded) is no training clip, or None."""
+        if frames / rate < self.min_seconds:
+            return (f"only {frames} frames ({1000 * frames / rate:.1f} ms), under {100 * self.min_fraction:g}% "
+                    "of a clip (datamodule.dataset.min_fraction)")
+        if audio is not None:
+            peak = float(audio.abs().max())
+            peak_db = 20 * math.log10(peak) if peak > 0 else -math.inf
+            if peak_db < self.silence_db:
+                return f"silent: peak {peak_db:.1f} dBFS, below datamodule.dataset.silence_db={self.silence_db:g}"
+        return None
 
     def make_dataset(self, files: list[Path]) -> Dataset:
         return AudioClipDataset(files, self)
@@ -69,19 +98,27 @@ def list_audio_files(root: str | Path) -> list[Path]:
     return list_files(root, AUDIO_EXTENSIONS, "audio")
 
 
-def scan_files(files: list[Path], full: bool) -> tuple[list[Path], list[str]]:
+def scan_files(files: list[Path], full: bool,
+               content: Callable[[int, int, torch.Tensor | None], str | None] | None = None,
+               ) -> tuple[list[Path], list[str]]:
     """Split `files` into usable ones and one warning per unusable file.
 
-    `full` decodes every file (catches NaN/inf and truncated data); otherwise only headers."""
+    `full` decodes every file (catches NaN/inf and truncated data); otherwise only headers.
+    `content(frames, rate, samples or None)` names what makes a readable file unusable."""
     good, problems = [], []
     for path in files:
         try:
             if full:
-                read_audio(path)
+                audio, rate = read_audio(path)
+                frames = audio.shape[-1]
             else:
-                audio_info(path)
+                (frames, rate), audio = audio_info(path), None
         except AudioDecodeError as err:
             problems.append(str(err))
+            continue
+        problem = content(frames, rate, audio) if content else None
+        if problem:
+            problems.append(f"{path}: {problem}")
             continue
         good.append(path)
     return good, problems

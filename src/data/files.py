@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 
 def list_files(root: str | Path, extensions: Sequence[str], kind: str) -> list[Path]:
@@ -14,7 +18,12 @@ def list_files(root: str | Path, extensions: Sequence[str], kind: str) -> list[P
     root = Path(root).expanduser()
     if not root.is_dir():
         raise FileNotFoundError(f"{kind} folder not found: {root} (set datamodule.dataset.path)")
-    files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in extensions)
+    every = [p for p in root.rglob("*") if p.is_file()]
+    files = sorted(p for p in every if p.suffix.lower() in extensions)
+    ignored = Counter(p.suffix.lower() or "(no extension)" for p in every if p.suffix.lower() not in extensions)
+    if ignored:
+        counts = ", ".join(f"{suffix} {n}" for suffix, n in sorted(ignored.items(), key=lambda item: (-item[1], item[0])))
+        log.info("%s: ignored %d files that are not %s files: %s", root, sum(ignored.values()), kind, counts)
     if not files:
         raise FileNotFoundError(f"no {kind} files ({', '.join(extensions)}) found under {root}")
     return files

@@ -32,6 +32,47 @@ def test_lists_recursively_all_formats(tmp_path):
     assert sorted(names) == ["a.wav", "b.flac", "c.ogg", "d.MP3"]
 
 
+LIBRARY_FORMATS = [("kick.aif", "AIFF"), ("snare.aiff", "AIFF"), ("hat.aifc", "AIFF"), ("tom.w64", "W64"),
+                   ("clap.caf", "CAF"), ("rim.au", "AU"), ("perc.rf64", "RF64")]
+
+
+def test_every_container_libsndfile_reads_is_listed_and_ignored_files_are_counted(tmp_path, caplog):
+    for name, container in LIBRARY_FORMATS:
+        t = np.arange(800) / 8000
+        sf.write(str(tmp_path / name), 0.5 * np.sin(2 * np.pi * 200 * t), 8000, format=container)
+    write_tone(tmp_path / "main.wav")
+    for name in ("notes.txt", "cover.jpg", "project.als", "other.txt", ".DS_Store"):
+        (tmp_path / name).write_text("x")
+    with caplog.at_level(logging.INFO):
+        files = list_audio_files(tmp_path)
+    assert sorted(p.name for p in files) == sorted([name for name, _ in LIBRARY_FORMATS] + ["main.wav"])
+    assert "ignored 5 files that are not audio files: .txt 2, (no extension) 1, .als 1, .jpg 1" in caplog.text
+    kept, problems = scan_files(files, full=True)
+    assert len(kept) == len(files) and not problems  # and each one decodes
+
+
+def test_truncated_silent_and_tiny_files_are_skipped_by_name(tmp_path, caplog):
+    folder_spec = spec(length=8000)  # clips of one second at 8 kHz: min_fraction 0.01 = 10 ms
+    good = write_tone(tmp_path / "good.wav", rate=8000)
+    (tmp_path / "truncated.wav").write_bytes(good.read_bytes()[:60])  # a broken download: header + 4 frames
+    sf.write(str(tmp_path / "silent.wav"), np.zeros((4000, 1)), 8000)
+    sf.write(str(tmp_path / "hiss.wav"), np.full((4000, 1), 1e-4), 8000)  # -80 dBFS
+    sf.write(str(tmp_path / "quiet_hit.wav"), np.full((4000, 1), 0.01), 8000)  # -40 dBFS: kept
+    with caplog.at_level(logging.INFO):
+        kept, problems = folder_spec.check_files(list_audio_files(tmp_path))
+    assert sorted(p.name for p in kept) == ["good.wav", "quiet_hit.wav"]
+    by_name = {name: [p for p in problems if name in p] for name in ("truncated.wav", "silent.wav", "hiss.wav")}
+    assert all(len(found) == 1 for found in by_name.values()), problems
+    assert "under 1% of a clip" in by_name["truncated.wav"][0]
+    assert "silence_db=-60" in by_name["hiss.wav"][0]
+    assert "below -60 dBFS" in caplog.text and "1% of a clip (10.0 ms)" in caplog.text  # the thresholds are printed
+    # both thresholds are settings
+    kept_all, _ = spec(length=8000, silence_db=-100, min_fraction=0).check_files(list_audio_files(tmp_path))
+    assert "hiss.wav" in {p.name for p in kept_all} and "truncated.wav" in {p.name for p in kept_all}
+    with pytest.raises(ValueError, match="min_fraction"):
+        spec(min_fraction=2)
+
+
 def test_scan_skips_bad_files_with_reasons(tmp_path):
     good = write_tone(tmp_path / "good.wav")
     (tmp_path / "broken.wav").write_bytes(b"RIFF....garbage")
