@@ -46,8 +46,16 @@ def run_folder_name(run_name: str | None) -> str:
     return datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
 
 
+def folder_from_env(variable: str, default: str) -> str:
+    """The folder an environment variable names (tiny-audio-diffusion's DIR_LOGS and DIR_DATA,
+    often set in .env), or `default` when it is unset or empty."""
+    value = os.environ.get(variable, "").strip()
+    return str(Path(value).expanduser()) if value else default
+
+
 def register_resolvers() -> None:
-    for name, fn in (("run_id", run_id), ("wandb_mode", wandb_mode), ("run_folder", run_folder_name)):
+    for name, fn in (("run_id", run_id), ("wandb_mode", wandb_mode), ("run_folder", run_folder_name),
+                     ("folder_from_env", folder_from_env)):
         if not OmegaConf.has_resolver(name):
             # use_cache: resolve once per process, so the mode check runs once and the id never changes.
             OmegaConf.register_new_resolver(name, fn, use_cache=True)

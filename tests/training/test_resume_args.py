@@ -4,7 +4,7 @@ import time
 import pytest
 
 from src.training.resume import latest_last_ckpt, prepare_resume_argv
-from tests.conftest import ROOT
+from tests.conftest import ROOT, compose_config
 
 CONFIGS = ROOT / "configs"
 
@@ -52,3 +52,15 @@ def test_last_finds_the_newest_run_of_the_experiment(tmp_path):
     assert latest_last_ckpt(tmp_path / "logs", "drum_diffusion_demo") == new
     with pytest.raises(FileNotFoundError, match="no_such_exp"):
         latest_last_ckpt(tmp_path / "logs", "no_such_exp")
+
+
+def test_dir_logs_and_dir_data_move_the_folders_and_ckpt_last_follows(tmp_path, monkeypatch):
+    monkeypatch.setenv("DIR_LOGS", str(tmp_path / "elsewhere"))
+    monkeypatch.setenv("DIR_DATA", str(tmp_path / "samples"))
+    cfg = compose_config(["exp=drum_diffusion_demo"])
+    assert cfg.paths.log_dir == str(tmp_path / "elsewhere") and cfg.paths.data_dir == str(tmp_path / "samples")
+    assert cfg.datamodule.demo_dir == str(tmp_path / "samples" / "demo_drums")
+    ckpt = make_ckpt(tmp_path / "elsewhere" / "drum_diffusion_demo" / "runs" / "2026-03-01")
+    assert f"ckpt={ckpt}" in prepare_resume_argv(["train.py", "exp=drum_diffusion_demo", "ckpt=last"], CONFIGS)
+    monkeypatch.setenv("DIR_LOGS", "")  # an empty line in .env means the default
+    assert compose_config(["exp=drum_diffusion_demo"]).paths.log_dir.endswith("/logs")
