@@ -16,9 +16,9 @@ import time
 
 import hydra
 import torch
-from omegaconf import OmegaConf
 
 from common import experiment_config, markdown_table
+from src.utils.cli import parse_cli, run_cli
 
 
 def loader_rate(datamodule, batches: int) -> tuple[float, torch.Tensor]:
@@ -47,8 +47,7 @@ def model_rate(model, batch: torch.Tensor, steps: int) -> float:
 
 
 def main(argv: list[str]) -> None:
-    args = OmegaConf.merge({"exps": ["drum_diffusion_demo"], "batches": 30, "steps": 5, "extra": []},
-                           OmegaConf.from_dotlist(argv))
+    args = parse_cli({"exps": ["drum_diffusion_demo"], "batches": 30, "steps": 5, "extra": []}, argv)
     rows = []
     for exp in args.exps:
         cfg = experiment_config([f"exp={exp}", *args.extra], tempfile.mkdtemp())
@@ -61,4 +60,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    run_cli(main)

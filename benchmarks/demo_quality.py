@@ -21,7 +21,6 @@ import sys
 from pathlib import Path
 
 import torch
-from omegaconf import OmegaConf
 
 from common import markdown_table
 from scoring import SCALE_HEADER, floor_scores, generate_clips, save_montage, save_pictures, scale_cells
@@ -29,6 +28,7 @@ from src.checkpoints.files import read_checkpoint
 from src.checkpoints.trusted import instantiate_trusted
 from src.generation.checkpoint import load_model
 from src.metrics.memorization import memorization_check
+from src.utils.cli import parse_cli, run_cli
 
 
 def training_clips(config: dict) -> torch.Tensor:
@@ -39,8 +39,8 @@ def training_clips(config: dict) -> torch.Tensor:
 
 
 def main(argv: list[str]) -> None:
-    args = OmegaConf.merge({"ckpt": "???", "num_samples": 48, "steps": 50, "seed": 0, "sampler": None,
-                            "pictures": None}, OmegaConf.from_dotlist(argv))
+    args = parse_cli({"ckpt": "???", "num_samples": 48, "steps": 50, "seed": 0, "sampler": None,
+                            "pictures": None}, argv)
     trained, config = load_model(args.ckpt)
     torch.manual_seed(args.seed)
     untrained = instantiate_trusted(config["model"], "the checkpoint").eval()
@@ -65,4 +65,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    run_cli(main)

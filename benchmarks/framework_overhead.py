@@ -14,10 +14,10 @@ import tempfile
 import hydra
 import pytorch_lightning as pl
 import torch
-from omegaconf import OmegaConf
 from torch.utils.data import DataLoader, TensorDataset
 
 from common import alternate, experiment_config, markdown_table
+from src.utils.cli import parse_cli, run_cli
 
 
 class _FixedBatches(pl.LightningDataModule):
@@ -42,7 +42,7 @@ class _Unwrap(torch.utils.data.Dataset):
 
 
 def main(argv: list[str]) -> None:
-    args = OmegaConf.merge({"exp": "drum_diffusion_demo", "steps": 30, "rounds": 5}, OmegaConf.from_dotlist(argv))
+    args = parse_cli({"exp": "drum_diffusion_demo", "steps": 30, "rounds": 5}, argv)
     cfg = experiment_config([f"exp={args.exp}"], tempfile.mkdtemp())
     shape = (cfg.datamodule.batch_size, cfg.audio.channels, cfg.audio.length)
     batch = torch.randn(shape, generator=torch.Generator().manual_seed(0)) * 0.3
@@ -74,4 +74,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    run_cli(main)

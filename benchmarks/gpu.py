@@ -17,9 +17,9 @@ from pathlib import Path
 
 import hydra
 import torch
-from omegaconf import OmegaConf
 
 from common import experiment_config, markdown_table
+from src.utils.cli import parse_cli, run_cli
 
 
 def train_rate(model, batch: torch.Tensor, steps: int, bf16: bool) -> tuple[float, float]:
@@ -63,8 +63,7 @@ def sampling_rtf(cfg, steps: int = 50) -> float:
 
 
 def main(argv: list[str]) -> None:
-    args = OmegaConf.merge({"exps": ["drum_diffusion", "mel_diffusion"], "steps": 20, "out": "gpu_results.md"},
-                           OmegaConf.from_dotlist(argv))
+    args = parse_cli({"exps": ["drum_diffusion", "mel_diffusion"], "steps": 20, "out": "gpu_results.md"}, argv)
     if not torch.cuda.is_available():
         sys.exit("benchmarks/gpu.py needs a CUDA GPU")
     rows = []
@@ -86,4 +85,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    run_cli(main)

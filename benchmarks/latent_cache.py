@@ -16,10 +16,10 @@ import time
 from pathlib import Path
 
 import hydra
-from omegaconf import OmegaConf
 
 from common import experiment_config, markdown_table
 from src.utils.diffusers_config import plain_config
+from src.utils.cli import parse_cli, run_cli
 
 PAIRS = {"demo": ("vae_demo", "latent_diffusion_demo"), "full": ("vae", "latent_diffusion")}
 
@@ -45,7 +45,7 @@ def epoch(model, optimizer, datamodule, train: bool) -> float:
 
 
 def main(argv: list[str]) -> None:
-    args = OmegaConf.merge({"size": "demo", "epochs": 3}, OmegaConf.from_dotlist(argv))
+    args = parse_cli({"size": "demo", "epochs": 3}, argv)
     vae_exp, latent_exp = PAIRS[args.size]
     work = Path(tempfile.mkdtemp())
     base = [f"exp={latent_exp}", f"model.vae={untrained_vae(vae_exp, work)}", "datamodule.num_workers=0",
@@ -80,4 +80,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    run_cli(main)

@@ -18,12 +18,12 @@ import sys
 import time
 from pathlib import Path
 
-from omegaconf import OmegaConf
 
 from common import ROOT, experiment_config, markdown_table
 from scoring import SCALE_HEADER, floor_scores, generate_clips, save_pictures, scale_cells
 from src.generation.checkpoint import load_model
 from src.training.run import train
+from src.utils.cli import parse_cli, run_cli
 
 log = logging.getLogger("process_compare")
 FAMILIES = {  # demo experiment, processes compared (each family's DDPM variant is its own config)
@@ -63,9 +63,8 @@ def row(process: str, result: dict) -> list[str]:
 
 def main(argv: list[str]) -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    args = OmegaConf.merge({"family": "waveform", "steps": 400, "num_samples": 48, "sample_steps": 50, "seed": 0,
-                            "processes": None, "vae_steps": 300, "out_dir": "benchmarks/results/process_compare"},
-                           OmegaConf.from_dotlist(argv))
+    args = parse_cli({"family": "waveform", "steps": 400, "num_samples": 48, "sample_steps": 50, "seed": 0,
+                            "processes": None, "vae_steps": 300, "out_dir": "benchmarks/results/process_compare"}, argv)
     exp, processes = FAMILIES[args.family]
     out_dir = ROOT / args.out_dir / args.family
     extra = []
@@ -87,4 +86,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    run_cli(main)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import sys
 
 import torch
-from omegaconf import OmegaConf
 
 from common import markdown_table
 from src.processes.ddpm import DDPMProcess
@@ -21,6 +20,7 @@ from src.processes.rectified_flow import RectifiedFlowProcess
 from src.processes.v_cosine import VCosineProcess
 from src.samplers.oracle import GaussianOracle
 from src.samplers.registry import make_sampler, sample
+from src.utils.cli import parse_cli, run_cli
 
 PROCESSES = {"v_cosine": VCosineProcess, "edm": EDMProcess, "rectified_flow": RectifiedFlowProcess,
              "ddpm": lambda: DDPMProcess(clip_sample=False)}
@@ -32,7 +32,7 @@ def steps_for(sampler: str, evaluations: int) -> int:
 
 
 def main(argv: list[str]) -> None:
-    args = OmegaConf.merge({"evaluations": [5, 9, 17, 33, 65], "clips": 16, "seed": 0}, OmegaConf.from_dotlist(argv))
+    args = parse_cli({"evaluations": [5, 9, 17, 33, 65], "clips": 16, "seed": 0}, argv)
     noise = torch.randn(args.clips, 1, 256, generator=torch.Generator().manual_seed(args.seed))
     rows = []
     for name, build in PROCESSES.items():
@@ -49,4 +49,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    run_cli(main)

@@ -12,16 +12,16 @@ from __future__ import annotations
 import sys
 import time
 
-from omegaconf import OmegaConf
 
 from common import markdown_table
 from scoring import SCALE_HEADER, floor_scores, generate_clips, scale_cells
 from src.generation.checkpoint import load_model
+from src.utils.cli import parse_cli, run_cli
 
 
 def main(argv: list[str]) -> None:
-    args = OmegaConf.merge({"ckpt": "???", "samplers": None, "steps": [1, 2, 4, 10, 25, 50, 100],
-                            "num_samples": 48, "seed": 0, "bootstrap": 200}, OmegaConf.from_dotlist(argv))
+    args = parse_cli({"ckpt": "???", "samplers": None, "steps": [1, 2, 4, 10, 25, 50, 100],
+                            "num_samples": 48, "seed": 0, "bootstrap": 200}, argv)
     model, config = load_model(args.ckpt)
     samplers = args.samplers or [model.sampler]
     rows = []
@@ -39,4 +39,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    run_cli(main)

@@ -12,14 +12,13 @@ import time
 
 import hydra
 import torch
-from omegaconf import OmegaConf
 
 from common import experiment_config, markdown_table
+from src.utils.cli import parse_cli, run_cli
 
 
 def main(argv: list[str]) -> None:
-    args = OmegaConf.merge({"exps": ["drum_diffusion_demo"], "steps": [10, 50], "batch": 4, "device": "cpu"},
-                           OmegaConf.from_dotlist(argv))
+    args = parse_cli({"exps": ["drum_diffusion_demo"], "steps": [10, 50], "batch": 4, "device": "cpu"}, argv)
     rows = []
     for exp in args.exps:
         cfg = experiment_config([f"exp={exp}"], tempfile.mkdtemp())
@@ -40,4 +39,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    run_cli(main)

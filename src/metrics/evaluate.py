@@ -41,6 +41,7 @@ from src.metrics.distances import frechet_estimate, kernel_estimate
 from src.metrics.features import CREPE_MODELS, FEATURE_NAMES, extract_features
 from src.metrics.memorization import memorization_check
 from src.metrics.scale import score_against_floor
+from src.utils.cli import HelpRequested, parse_cli
 
 log = logging.getLogger(__name__)
 
@@ -67,12 +68,11 @@ class EvaluateConfig:
 
 def parse_config(argv: list[str]) -> EvaluateConfig:
     """key=value arguments merged onto the defaults; unknown keys, bad types and bad values raise ValueError."""
+    merged = parse_cli(EvaluateConfig, argv)
     try:
-        merged = OmegaConf.merge(OmegaConf.structured(EvaluateConfig), OmegaConf.from_cli(argv))
         cfg = OmegaConf.to_object(merged)
     except OmegaConfBaseException as err:
-        keys = ", ".join(f.name for f in EvaluateConfig.__dataclass_fields__.values())
-        raise ValueError(f"bad argument: {err}. Valid keys: {keys}") from err
+        raise ValueError(f"bad argument: {err}") from err
     assert isinstance(cfg, EvaluateConfig)  # to_object of a structured config returns the dataclass
     for key, value, smallest in (("sample_rate", cfg.sample_rate, 1), ("length", cfg.length or 1, 1),
                                  ("bootstrap", cfg.bootstrap, 0), ("splits", cfg.splits, 1), ("k", cfg.k, 1)):
@@ -160,6 +160,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cfg = parse_config(sys.argv[1:] if argv is None else argv)
         report = evaluate(cfg)
+    except HelpRequested as request:
+        sys.stdout.write(f"{(__doc__ or '').strip()}\n\n{request}\n")
+        return 0
     except (ValueError, FileNotFoundError) as err:
         log.error("%s", err)
         return 2

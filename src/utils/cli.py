@@ -11,16 +11,37 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ConfigKeyError, ValidationError
 
 
+HELP_FLAGS = ("-h", "--help", "help")
+
+
+class HelpRequested(Exception):
+    """`--help` on the command line; carries the accepted arguments with their defaults."""
+
+
+def describe_arguments(base: DictConfig) -> str:
+    lines = ["arguments (key=value):"]
+    plain = OmegaConf.to_container(base, resolve=False)
+    for key, value in plain.items():
+        shown = "required" if OmegaConf.is_missing(base, key) else f"default {value!r}"
+        lines.append(f"  {key}  ({shown})")
+    return "\n".join(lines)
+
+
 def parse_cli(defaults: Any, argv: list[str]) -> DictConfig:
-    """Merge `key=value` arguments onto a dataclass of defaults.
+    """Merge `key=value` arguments onto defaults: a dataclass (typed) or a dict (keys checked).
 
     Unknown keys and values of the wrong type raise ValueError naming the argument, so a
-    typo never silently falls back to a default. Values marked MISSING (???) are required."""
-    base = OmegaConf.structured(defaults)
+    typo never silently falls back to a default. Values marked MISSING (???) are required.
+    `--help` raises HelpRequested with the accepted arguments."""
+    base = OmegaConf.create(defaults) if isinstance(defaults, dict) else OmegaConf.structured(defaults)
+    OmegaConf.set_struct(base, True)
+    if any(arg in HELP_FLAGS for arg in argv):
+        raise HelpRequested(describe_arguments(base))
     try:
         cfg = OmegaConf.merge(base, OmegaConf.from_dotlist(list(argv)))
     except (ConfigKeyError, ValidationError) as err:
-        raise ValueError(f"bad argument: {err.msg if hasattr(err, 'msg') else err}") from err
+        message = str(err.msg if hasattr(err, "msg") else err).splitlines()[0]
+        raise ValueError(f"bad argument: {message}; accepted: {', '.join(str(k) for k in base.keys())}") from err
     missing = sorted(OmegaConf.missing_keys(cfg))
     if missing:
         raise ValueError(f"missing required argument(s): {', '.join(k + '=...' for k in missing)}")
@@ -33,5 +54,8 @@ def run_cli(main: Callable[[list[str]], object]) -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
         main(sys.argv[1:])
+    except HelpRequested as request:
+        doc = (sys.modules["__main__"].__doc__ or "").strip()
+        sys.stdout.write(f"{doc}\n\n{request}\n" if doc else f"{request}\n")
     except (ValueError, FileNotFoundError, FileExistsError) as err:
         sys.exit(f"error: {err}")
