@@ -51,7 +51,9 @@ class UNet2DNetwork(Network):
             if unet is not None:
                 log.info("pretrained=%s: the UNet architecture comes from %s, not from model.network.unet",
                          pretrained, folder)
-            unet = UNet2DModel.from_pretrained(str(folder), local_files_only=True)
+            # from_pretrained returns the model in eval mode; a network here is trained (Lightning
+            # would otherwise fine-tune with dropout off and warn about modules in eval mode)
+            unet = UNet2DModel.from_pretrained(str(folder), local_files_only=True).train()
         if not isinstance(unet, UNet2DModel):
             raise ValueError(f"unet must be a diffusers UNet2DModel (or set pretrained=<folder>), got {type(unet)}")
         if time_scale <= 0:

@@ -20,6 +20,20 @@ def silence_misleading_warnings() -> None:
     """Lightning warnings that are expected here and would only confuse users."""
     # We report clips/s and audio frames/s, not FLOPs.
     warnings.filterwarnings("ignore", message=r".*define a `flops_per_batch` attribute")
+    # Lightning's own use of a deprecated torch API; nothing a user can act on.
+    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)` is deprecated")
+    # Small datasets have short epochs; metrics are still logged every log_every_n_steps steps.
+    warnings.filterwarnings("ignore", message=r".*smaller than the logging interval")
+    rank_zero = logging.getLogger("pytorch_lightning.utilities.rank_zero")
+    if not any(isinstance(existing, _NoAdvertisements) for existing in rank_zero.filters):
+        rank_zero.addFilter(_NoAdvertisements())
+
+
+class _NoAdvertisements(logging.Filter):
+    """Drops Lightning's tips to install its cloud products (litlogger, litmodels)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Tip: For seamless cloud" not in record.getMessage()
 
 
 def build_trainer(cfg: DictConfig, loggers: list, callbacks: list) -> pl.Trainer:

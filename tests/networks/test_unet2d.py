@@ -51,6 +51,7 @@ def test_pretrained_pipeline_folder_replaces_the_unet_and_scheduler(tmp_path, ca
 def test_pretrained_unet_folder_keeps_the_configured_scheduler(tmp_path):
     tiny_unet().save_pretrained(tmp_path / "unet_only")
     network = UNet2DNetwork(None, pretrained=str(tmp_path / "unet_only"))
+    assert all(module.training for module in network.modules())  # ready to fine-tune, not in eval mode
     assert DDPMProcess(num_train_timesteps=50, pretrained=str(tmp_path / "unet_only")).scheduler.config.num_train_timesteps == 50
     assert torch.equal(network.unet.conv_in.weight, tiny_unet().conv_in.weight)
 
