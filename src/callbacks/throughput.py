@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import torch
 from pytorch_lightning.callbacks import ThroughputMonitor
 
@@ -10,13 +12,18 @@ def clips_in(batch: torch.Tensor) -> int:
     return int(batch.shape[0])
 
 
-def frames_in(batch: torch.Tensor) -> int:
-    return int(batch.shape[0] * batch.shape[-1])
+def frames_in(batch: torch.Tensor, clip_length: int) -> int:
+    """Audio frames a batch stands for: clips x the clip length in samples. A batch may hold audio,
+    mel images or VAE latents, whose last axis is not time in samples, so it is not read from there."""
+    return int(batch.shape[0] * clip_length)
 
 
 class AudioThroughputMonitor(ThroughputMonitor):
-    """Logs `train/samples_per_sec` (clips/s) and `train/items_per_sec` (audio frames/s;
-    divide by the sample rate for seconds of audio trained on per second)."""
+    """Logs `train/samples_per_sec` (clips/s) and `train/items_per_sec` (audio frames/s; divide by
+    the sample rate for seconds of audio trained on per second), for every family alike."""
 
-    def __init__(self, window_size: int = 20) -> None:
-        super().__init__(batch_size_fn=clips_in, length_fn=frames_in, window_size=window_size)
+    def __init__(self, clip_length: int, window_size: int = 20) -> None:
+        if clip_length <= 0:
+            raise ValueError(f"clip_length must be positive (audio samples per clip), got {clip_length}")
+        super().__init__(batch_size_fn=clips_in, length_fn=partial(frames_in, clip_length=clip_length),
+                         window_size=window_size)
