@@ -9,7 +9,7 @@ comparison on a shared machine. Everything is interleaved: clips go in groups; e
 times our batched calls, then per clip diffusers and ours alternately (who goes first
 alternates too), so machine noise hits both sides alike. Speed-ups are medians of
 per-clip (per-group for batches) ratios. Spectral convergence (lower is better) is the
-gain-fitted one of `src.representations.mel.spectral_convergence` against the input clip."""
+gain-fitted one of `src.metrics.reconstruction.spectral_convergence` against the input clip."""
 
 from __future__ import annotations
 
@@ -32,7 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.common import markdown_table, timed  # noqa: E402
 from src.audio.io import fit_length, read_audio, resample  # noqa: E402
 from src.data.synth import write_demo_kit  # noqa: E402
-from src.representations.mel import MelParams, audio_to_image, image_to_audio, spectral_convergence  # noqa: E402
+from src.metrics.reconstruction import spectral_convergence  # noqa: E402
+from src.representations.mel import MelParams, audio_to_image, image_to_audio  # noqa: E402
 
 log = logging.getLogger("mel_conversion")
 RATE = 22050
@@ -74,8 +75,8 @@ def time_clip(mel, clip: torch.Tensor, params: MelParams, ours_first: bool, seed
             out[f"{who}_{name}"] = timed(fn)
     reference = np.asarray(out["their_image"], dtype=np.float32)
     out["grey_diff"] = float(np.abs(reference - out["our_image"].numpy()).mean())
-    out["sc_ours"] = spectral_convergence(clip, out["our_audio"], params).item()
-    out["sc_theirs"] = spectral_convergence(clip, torch.from_numpy(out["their_audio"]).float(), params).item()
+    out["sc_ours"] = spectral_convergence(clip, out["our_audio"], params.n_fft, params.hop_length).item()
+    out["sc_theirs"] = spectral_convergence(clip, torch.from_numpy(out["their_audio"]).float(), params.n_fft, params.hop_length).item()
     return out
 
 

@@ -22,65 +22,18 @@ import torch.nn.functional as F
 from diffusers import AutoencoderKL
 
 from src.audio.io import write_wav
-from src.audio.spectrogram import log_mel
 from src.callbacks.media import log_media
+from src.metrics.reconstruction import mel_l1_db, spectral_convergence
 from src.models.base import ConfiguredModule
 from src.utils.diffusers_config import plain_config
 from src.representations.latent import check_vae_fits
-from src.representations.mel import GREY_MAX, MelRepresentation, save_mel_png
+from src.representations.mel import MelRepresentation, save_mel_png
 
 log = logging.getLogger(__name__)
 
 RECONSTRUCTION_LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
     "l1": F.l1_loss, "mse": F.mse_loss,
 }
-
-
-def _cropped(reference: torch.Tensor, estimate: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    length = min(reference.shape[-1], estimate.shape[-1])
-    return reference[..., :length].float(), estimate[..., :length].float()
-
-
-def _magnitudes(audio: torch.Tensor, n_fft: int, hop_length: int) -> torch.Tensor:
-    window = torch.hann_window(n_fft, device=audio.device)
-    return torch.stft(audio, n_fft, hop_length, window=window, return_complex=True).abs().flatten(1)
-
-
-def _gain(ref: torch.Tensor, est: torch.Tensor) -> torch.Tensor:
-    """Per item least-squares gain of `est` onto `ref` (flattened magnitudes), shape (batch, 1).
-
-    Audio rebuilt from a mel image has an arbitrary level (the image stores dB relative to its
-    own peak), so a level offset is not counted as an error."""
-    return ((ref * est).sum(dim=1) / est.square().sum(dim=1).clamp_min(1e-12))[:, None]
-
-
-def spectral_convergence(reference: torch.Tensor, estimate: torch.Tensor, n_fft: int, hop_length: int,
-                         match_level: bool = True) -> torch.Tensor:
-    """Per item ||S_ref - S_est||_F / ||S_ref||_F on STFT magnitudes of (batch, samples) audio, cropped
-    to the shorter one; `match_level` first scales the estimate by its least-squares gain."""
-    reference, estimate = _cropped(reference, estimate)
-    ref, est = _magnitudes(reference, n_fft, hop_length), _magnitudes(estimate, n_fft, hop_length)
-    if match_level:
-        est = est * _gain(ref, est)
-    return (ref - est).norm(dim=1) / ref.norm(dim=1).clamp_min(1e-12)
-
-
-def mel_l1_db(reference: torch.Tensor, estimate: torch.Tensor, sample_rate: int, n_fft: int, hop_length: int,
-              n_mels: int, top_db: float) -> torch.Tensor:
-    """Per item mean |log-mel(reference) - log-mel(estimate)| in dB of (batch, samples) audio, after
-    level matching; both floored `top_db` below the reference's peak, the range a mel image keeps."""
-    reference, estimate = _cropped(reference, estimate)
-    estimate = estimate * _gain(_magnitudes(reference, n_fft, hop_length), _magnitudes(estimate, n_fft, hop_length))
-    ref_db = log_mel(reference[:, None], sample_rate, n_fft, hop_length, n_mels)
-    est_db = log_mel(estimate[:, None], sample_rate, n_fft, hop_length, n_mels)
-    floor = ref_db.amax(dim=(-2, -1), keepdim=True) - top_db
-    return (ref_db.maximum(floor) - est_db.maximum(floor)).abs().mean(dim=(-2, -1))
-
-
-def mel_to_rgb(image: torch.Tensor) -> np.ndarray:
-    """(1, H, W) image in [-1, 1] -> HWC uint8 for the loggers, low frequencies at the bottom."""
-    grey = ((image[0].detach().float().clamp(-1.0, 1.0) + 1.0) * (GREY_MAX / 2.0)).round().to(torch.uint8)
-    return np.repeat(grey.flip(0).cpu().numpy()[..., None], 3, axis=2)
 
 
 class VAEModule(ConfiguredModule):
@@ -177,13 +130,18 @@ class VAEModule(ConfiguredModule):
         input_audio = self.representation.decode(images)
         recon_audio = recon_audio[:, None]
         for key, mels, audios in (("val_input", images, input_audio), ("val_reconstruction", recon, recon_audio)):
-            log_media(self.loggers, key, list(audios), [mel_to_rgb(m) for m in mels], rate, step)
+            log_media(self.loggers, key, list(audios), [self.logged_image(m) for m in mels], rate, step)
         if self.media_dir is None:
             return
         folder = self.media_dir / f"step_{step:07d}"
         for i in range(images.shape[0]):
             pairs = (("input", images[i], input_audio[i]), ("reconstruction", recon[i], recon_audio[i]))
             for name, mel, audio in pairs:
-                save_mel_png(folder / f"{name}_{i:02d}.png", (mel.float() + 1.0) * (GREY_MAX / 2.0))
+                save_mel_png(folder / f"{name}_{i:02d}.png", self.representation.image(mel))
                 write_wav(folder / f"{name}_{i:02d}.wav", audio.float(), rate)
         log.info("wrote %d input/reconstruction pairs to %s", images.shape[0], folder)
+
+    def logged_image(self, x: torch.Tensor) -> np.ndarray:
+        """A model tensor as the loggers' HWC uint8 picture, low frequencies at the bottom."""
+        grey = self.representation.image(x).flip(0).numpy()
+        return np.repeat(grey[..., None], 3, axis=2)

@@ -233,20 +233,6 @@ def image_to_audio(image: torch.Tensor, params: MelParams) -> torch.Tensor:
     return audio.reshape(image.shape[:-2] + audio.shape[-1:])
 
 
-@torch.no_grad()
-def spectral_convergence(reference: torch.Tensor, estimate: torch.Tensor, params: MelParams) -> torch.Tensor:
-    """|| |S_ref| - g |S_est| ||_F / || |S_ref| ||_F per item, (..., T) -> (...).
-
-    The estimate is cut or zero-padded to the reference's length, and scaled by the
-    least-squares gain g because mel images keep no absolute level."""
-    estimate = torch.nn.functional.pad(estimate, (0, max(0, reference.shape[-1] - estimate.shape[-1])))
-    ref = _stft(_flat(reference.float(), 1), params).abs()
-    est = _stft(_flat(estimate[..., : reference.shape[-1]].float(), 1), params).abs()
-    gain = (ref * est).sum(dim=(-2, -1), keepdim=True) / est.square().sum(dim=(-2, -1), keepdim=True).clamp_min(1e-20)
-    result = (ref - gain * est).norm(dim=(-2, -1)) / ref.norm(dim=(-2, -1)).clamp_min(1e-20)
-    return result.reshape(reference.shape[:-1])
-
-
 def save_mel_png(path: str | Path, image: torch.Tensor) -> Path:
     """Write (H, W) or (1, H, W) grey levels as an 8-bit grayscale PNG, as diffusers' Mel does.
 

@@ -15,7 +15,7 @@ from torch.utils.data import DataLoader
 from src.checkpoints.files import CheckpointError
 from src.generation.vae_export import export_vae, main as export_main
 from src.checkpoints.vae import load_vae_checkpoint
-from src.models.vae_module import mel_l1_db, spectral_convergence
+from src.metrics.reconstruction import mel_l1_db, spectral_convergence
 from tests.latent_helpers import LENGTH, MEL, drum_audio, save_vae_checkpoint, tiny_vae_module
 
 
