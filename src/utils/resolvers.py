@@ -43,6 +43,10 @@ def run_folder_name(run_name: str | None) -> str:
     job_id = (f"{os.environ['SLURM_ARRAY_JOB_ID']}_{job}" if job else os.environ.get("SLURM_JOB_ID"))
     if job_id and os.environ.get("SLURM_JOB_NAME") not in INTERACTIVE_SLURM_JOBS:
         return f"slurm-{job_id}"
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        # torchrun and the like start every process alone: each would name its own folder by its clock
+        raise ValueError("several processes were launched (WORLD_SIZE > 1): pass run_name=<name> (or "
+                         "hydra.run.dir=<folder>) so that every process writes to the same run folder")
     return datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
 
 

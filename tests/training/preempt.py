@@ -7,6 +7,7 @@ import os
 import signal
 
 import pytorch_lightning as pl
+import torch
 
 
 class SigtermAtSteps(pl.Callback):
@@ -16,3 +17,22 @@ class SigtermAtSteps(pl.Callback):
     def on_train_batch_end(self, trainer: pl.Trainer, *_args) -> None:
         if trainer.global_step in self.steps:
             os.kill(os.getpid(), signal.SIGTERM)
+
+
+class SigtermInValidation(pl.Callback):
+    """SIGTERM after the first validation batch at `step`, recording the weights in play: during
+    validation the model holds the EMA average and the averaging callback holds the online weights."""
+
+    def __init__(self, step: int, record: str) -> None:
+        self.step = step
+        self.record = record  # where the weights seen are saved, for the test to compare
+        self.seen: dict[str, dict] = {}
+
+    def on_validation_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *_args) -> None:
+        if trainer.sanity_checking or trainer.global_step != self.step or self.seen:
+            return
+        averaging = next(c for c in trainer.callbacks if isinstance(c, pl.callbacks.WeightAveraging))
+        self.seen = {"average": {k: v.clone() for k, v in pl_module.state_dict().items()},
+                     "online": {k: v.clone() for k, v in averaging._average_model.module.state_dict().items()}}
+        torch.save(self.seen, self.record)
+        os.kill(os.getpid(), signal.SIGTERM)

@@ -81,6 +81,13 @@ def test_ddp_with_two_cpu_processes(tmp_path, data_dir):
     assert result.returncode == 0, result.stderr[-3000:]
     assert "MEMBER: 2/2" in result.stdout + result.stderr
     assert torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] == 4
+    # the resume path under DDP: both processes load last.ckpt and continue to the new max_steps
+    resumed = run_train(tiny_args(data_dir, run) + ["trainer.accelerator=cpu", "trainer.devices=2",
+                                                    "trainer.strategy=ddp", "trainer.max_steps=6"],
+                        cwd=tmp_path, timeout=400)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "continuing that run" in resumed.stdout + resumed.stderr
+    assert torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)["global_step"] == 6
 
 
 def test_wandb_runs_offline_without_key_and_resumes_the_same_run(tmp_path, data_dir):

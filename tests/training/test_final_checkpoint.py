@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from src.training.run import train
 from tests.conftest import tiny_run_config
@@ -64,3 +65,20 @@ def test_training_into_an_existing_run_folder_continues_it(tmp_path, data_dir):
     cfg.trainer.max_steps = 5
     train(cfg)  # the same folder, no ckpt: continues from its last.ckpt instead of starting over
     assert step_of(tmp_path / "run" / "checkpoints" / "last.ckpt") == 5
+
+
+def test_sigterm_during_validation_saves_the_online_and_average_weights_in_their_places(tmp_path, data_dir):
+    record = tmp_path / "seen.pt"
+    cfg = tiny_run_config(tmp_path, data_dir, "drum_diffusion_demo", "tiny", (
+        "trainer.max_steps=8", "trainer.limit_val_batches=2", "datamodule.val_fraction=0.3",
+        "+callbacks.preempt._target_=tests.training.preempt.SigtermInValidation", "+callbacks.preempt.step=4",
+        f"+callbacks.preempt.record={record}"))
+    with pytest.raises(SIGTERMException):
+        train(cfg)
+    saved = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
+    seen = torch.load(record, weights_only=True)
+    assert saved["global_step"] == 4
+    assert any(not torch.equal(seen["online"][k], seen["average"][k]) for k in seen["online"])
+    for name, online in seen["online"].items():
+        assert torch.equal(saved["current_model_state"][name], online), name
+        assert torch.equal(saved["state_dict"][name], seen["average"][name]), name

@@ -8,7 +8,7 @@ import pytest
 
 from src.utils.resolvers import run_folder_name
 
-SLURM_VARIABLES = ("SLURM_JOB_ID", "SLURM_JOB_NAME", "SLURM_ARRAY_JOB_ID", "SLURM_ARRAY_TASK_ID")
+SLURM_VARIABLES = ("SLURM_JOB_ID", "SLURM_JOB_NAME", "SLURM_ARRAY_JOB_ID", "SLURM_ARRAY_TASK_ID", "WORLD_SIZE")
 
 
 @pytest.fixture(autouse=True)
@@ -45,3 +45,13 @@ def test_an_interactive_allocation_still_starts_new_runs(monkeypatch):
 def test_a_run_name_must_be_a_plain_folder_name(bad):
     with pytest.raises(ValueError, match="run_name"):
         run_folder_name(bad)
+
+
+def test_processes_launched_separately_must_agree_on_a_name(monkeypatch):
+    monkeypatch.setenv("WORLD_SIZE", "8")  # torchrun
+    with pytest.raises(ValueError, match="run_name"):
+        run_folder_name(None)
+    assert run_folder_name("shared") == "shared"
+    monkeypatch.setenv("SLURM_JOB_ID", "42")  # srun: every task shares the job id
+    monkeypatch.setenv("SLURM_JOB_NAME", "drums")
+    assert run_folder_name(None) == "slurm-42"
