@@ -12,31 +12,37 @@ from pytorch_lightning.loggers import Logger
 log = logging.getLogger(__name__)
 
 
-def instantiate_group(group: DictConfig | None, name: str) -> list:
-    """Instantiate every `_target_` entry of a dict group; null entries are switched off."""
+def group_entries(group: DictConfig | None, name: str) -> list[tuple[str, DictConfig]]:
+    """The (key, config) entries of a dict group that are switched on (null ones are off)."""
     if not group:
         return []
     if not isinstance(group, DictConfig):
         raise TypeError(f"config group '{name}' must be a mapping of name -> object config")
-    objects = []
+    entries = []
     for key, entry in group.items():
         if entry is None:
             continue
         if not isinstance(entry, DictConfig) or "_target_" not in entry:
             raise ValueError(f"{name}.{key} has no _target_; set it to null to switch it off")
-        objects.append(hydra.utils.instantiate(entry))
-    return objects
+        entries.append((str(key), entry))
+    return entries
+
+
+def instantiate_group(group: DictConfig | None, name: str) -> list:
+    """Instantiate every `_target_` entry of a dict group; null entries are switched off."""
+    return [hydra.utils.instantiate(entry) for _, entry in group_entries(group, name)]
 
 
 def instantiate_loggers(group: DictConfig | None) -> list[Logger]:
-    """Loggers whose backend fails to start (e.g. W&B with a broken install) are dropped with a
-    warning: losing a dashboard must not lose a training run."""
+    """Loggers that fail to build or to start their backend (W&B with a broken install, a bad
+    setting, no disk) are dropped with a warning: losing a dashboard must not lose a training run."""
     loggers = []
-    for logger in instantiate_group(group, "logger"):
+    for key, entry in group_entries(group, "logger"):
         try:
+            logger = hydra.utils.instantiate(entry)
             _ = logger.experiment  # start the backend now, where a failure can be contained
         except Exception as err:  # third-party services raise anything; all mean "no dashboard"
-            log.warning("logger %s could not start (%s); training continues without it", type(logger).__name__, err)
+            log.warning("logger.%s could not start (%s); training continues without it", key, err)
             continue
         loggers.append(logger)
     return loggers

@@ -83,3 +83,32 @@ def test_cli_errors_are_clear(ckpt, tmp_path):
         main([f"ckpt={ckpt}", "sampler=ddpm", f"out_dir={tmp_path / 'x'}"])
     with pytest.raises(ValueError, match="cannot serve mode=interpolate with the v_cosine process; it can use: ddim, euler$"):
         main([f"ckpt={ckpt}", "mode=interpolate", "eta=0.5", f"out_dir={tmp_path / 'x'}"])
+
+
+def test_keep_loop_and_interpolate_through_the_command_line(ckpt, tmp_path):
+    """The spellings users type: keep= spans in seconds, loop=true and mode=interpolate."""
+    source = write_tone(tmp_path / "a.wav", rate=8000, seconds=0.128, freq=300.0)
+    other = write_tone(tmp_path / "b.wav", rate=8000, seconds=0.128, freq=900.0)
+    out = tmp_path / "keep"
+    main([f"ckpt={ckpt}", "mode=inpaint", f"init_audio={source}", "keep=[[0.0,0.05]]", "num_samples=1",
+          "steps=3", f"out_dir={out}"])
+    kept, rate = sf.read(out / "sample_000.wav")
+    original, _ = sf.read(source)
+    assert rate == 8000 and len(kept) == 1024
+    assert abs(kept[:400] - original[:400]).max() < 2e-3  # the kept 0.05 s survive
+    assert abs(kept[500:] - original[500:]).max() > 0.05  # the rest was regenerated
+    assert json.loads((out / "manifest.json").read_text())["parameters"]["keep"] == [[0.0, 0.05]]
+
+    out = tmp_path / "loop"
+    main([f"ckpt={ckpt}", "loop=true", "num_samples=2", "steps=3", f"out_dir={out}"])
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["parameters"]["loop"] is True and manifest["files"] == ["sample_000.wav", "sample_001.wav"]
+    assert sf.info(out / "sample_001.wav").frames == 1024
+
+    out = tmp_path / "between"
+    main([f"ckpt={ckpt}", "mode=interpolate", f"init_audio={source}", f"init_audio2={other}", "num_samples=3",
+          "steps=3", f"out_dir={out}"])
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["mode"] == "interpolate" and manifest["inputs"] == [str(source.resolve()), str(other.resolve())]
+    clips = [sf.read(out / name)[0] for name in manifest["files"]]
+    assert len(clips) == 3 and abs(clips[0] - clips[2]).max() > 0.01  # the ends differ, as their inputs do

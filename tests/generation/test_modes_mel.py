@@ -67,7 +67,7 @@ def test_continuation_and_interpolation_run_for_mel(model, audio):
     assert len(clips) == 3 and clips[0].shape == (1, 1023)
 
 
-def test_modes_run_for_the_latent_family(tmp_path):
+def test_modes_run_for_the_latent_family(tmp_path, monkeypatch):
     from tests.latent_helpers import latent_model_config, save_vae_checkpoint, tiny_vae_module
 
     vae = save_vae_checkpoint(tiny_vae_module(), tmp_path / "vae.ckpt")
@@ -80,11 +80,18 @@ def test_modes_run_for_the_latent_family(tmp_path):
     clip = (0.5 * torch.sin(2 * torch.pi * 300 * t) * torch.exp(-t * 6)).unsqueeze(0)
     keep = torch.zeros(rep.length, dtype=torch.bool)
     keep[: rep.length // 2] = True
+    decoded = []  # the latents inpaint hands to the decoder
+    real_decode = modes._decode
+    monkeypatch.setattr(modes, "_decode", lambda model, x: decoded.append(x.clone()) or real_decode(model, x))
     out = modes.inpaint(latent, clip, keep, STEPS, gen())
-    # Kept latent columns are exactly the input's latents; decoding them gives the round trip.
+    # Kept latent columns are exactly the input's latents; the others were generated anew.
     columns = rep.time_mask(keep).bool()
     assert columns.any() and not columns.all()
-    round_trip = rep.decode(rep.encode(clip.unsqueeze(0)))[0]
+    latents = rep.encode(clip.unsqueeze(0))
+    kept = columns.expand_as(latents)
+    assert torch.equal(decoded[0][kept], latents[kept])
+    assert not torch.allclose(decoded[0][~kept], latents[~kept], atol=1e-3)
+    round_trip = rep.decode(latents)[0]
     assert out.shape == round_trip.shape
     assert torch.allclose(modes.variation(latent, clip, 0.0, STEPS, gen()), round_trip.clamp(-1, 1), atol=1e-5)
     assert modes.continuation(latent, clip, 1, rep.length // 2, 16, STEPS, gen()).shape[-1] == rep.length + rep.length // 2 + 1

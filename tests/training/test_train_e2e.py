@@ -112,3 +112,13 @@ def test_last_ckpt_is_the_newest_state_even_without_a_new_best(tmp_path, data_di
     names = {p.name for p in (tmp_path / "run" / "checkpoints").iterdir()}
     assert names == {"last.ckpt"}
     assert load(tmp_path / "run" / "checkpoints" / "last.ckpt")["global_step"] == 4
+
+
+def test_a_logger_that_fails_while_it_is_built_does_not_stop_training(tmp_path, data_dir, caplog):
+    cfg = tiny_run_config(tmp_path, data_dir, "drum_diffusion_demo", "tiny", (
+        "+logger.broken._target_=tests.training.broken_logger.BrokenLogger", "+logger.broken.project=drums"))
+    with caplog.at_level("WARNING"):
+        train(cfg)
+    assert "logger.broken could not start" in caplog.text and "cannot reach the dashboard" in caplog.text
+    assert load(tmp_path / "run" / "checkpoints" / "last.ckpt")["global_step"] == 4
+    assert list((tmp_path / "run" / "csv").glob("version_*/metrics.csv"))  # the other logger still logs
