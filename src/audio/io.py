@@ -43,15 +43,15 @@ def read_audio(path: str | Path, start: int = 0, frames: int = -1) -> tuple[torc
     return torch.from_numpy(np.ascontiguousarray(data.T)), int(rate)
 
 
-def audio_info(path: str | Path) -> tuple[int, int]:
-    """(frames, sample_rate) from the header alone; AudioDecodeError if unreadable or empty."""
+def audio_info(path: str | Path) -> tuple[int, int, int]:
+    """(frames, sample_rate, channels) from the header alone; AudioDecodeError if unreadable or empty."""
     try:
         info = sf.info(str(path))
     except Exception as err:  # see read_audio
         raise AudioDecodeError(f"{path}: cannot decode ({err})") from err
     if info.frames <= 0:
         raise AudioDecodeError(f"{path}: holds no audio frames")
-    return int(info.frames), int(info.samplerate)
+    return int(info.frames), int(info.samplerate), int(info.channels)
 
 
 def write_wav(path: str | Path, audio: torch.Tensor, sample_rate: int) -> Path:

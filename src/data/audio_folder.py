@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ from src.audio.io import (
     resample,
     to_channels,
 )
+from src.data.file_index import FileFacts, check_with_index
 from src.data.files import list_files
 
 log = logging.getLogger(__name__)
@@ -49,12 +51,15 @@ class AudioFolderSpec:
     scan: str = "full"
     silence_db: float = -60.0
     min_fraction: float = 0.01
+    scan_workers: int | None = None
 
     def __post_init__(self) -> None:
         if self.crop not in CROP_MODES:
             raise ValueError(f"datamodule.dataset.crop must be one of {CROP_MODES}, got {self.crop!r}")
         if self.scan not in ("full", "header"):
             raise ValueError(f"datamodule.dataset.scan must be 'full' or 'header', got {self.scan!r}")
+        if self.scan_workers is not None and self.scan_workers < 1:
+            raise ValueError(f"datamodule.dataset.scan_workers must be at least 1 (or null), got {self.scan_workers}")
         if not 0.0 <= self.min_fraction <= 1.0:
             raise ValueError(f"datamodule.dataset.min_fraction must be in [0, 1], got {self.min_fraction}")
         if self.sample_rate <= 0 or self.length <= 0 or self.channels not in (1, 2):
@@ -66,24 +71,25 @@ class AudioFolderSpec:
     def list_files(self, root: Path) -> list[Path]:
         return list_audio_files(root)
 
-    def check_files(self, files: list[Path]) -> tuple[list[Path], list[str]]:
+    def check_files(self, files: list[Path], root: Path | None = None,
+                    cache_dir: str | Path | None = None) -> tuple[list[Path], list[str]]:
         log.info("skipping files whose peak is below %g dBFS%s or that last under %g%% of a clip (%.1f ms) "
                  "(datamodule.dataset.silence_db, min_fraction)", self.silence_db,
                  "" if self.scan == "full" else " (not checked: scan=header reads no samples)",
                  100 * self.min_fraction, 1000 * self.min_seconds)
-        return scan_files(files, full=self.scan == "full", content=self.content_problem)
+        return scan_files(files, full=self.scan == "full", content=self.content_problem, root=root,
+                          cache_dir=cache_dir, workers=self.scan_workers)
 
     @property
     def min_seconds(self) -> float:
         return self.min_fraction * self.length / self.sample_rate
 
-    def content_problem(self, frames: int, rate: int, audio: torch.Tensor | None) -> str | None:
-        """Why a file of `frames` at `rate` (its samples, when decoded) is no training clip, or None."""
+    def content_problem(self, frames: int, rate: int, peak: float | None) -> str | None:
+        """Why a file of `frames` at `rate` (with this sample peak, when decoded) is no training clip, or None."""
         if frames / rate < self.min_seconds:
             return (f"only {frames} frames ({1000 * frames / rate:.1f} ms), under {100 * self.min_fraction:g}% "
                     "of a clip (datamodule.dataset.min_fraction)")
-        if audio is not None:
-            peak = float(audio.abs().max())
+        if peak is not None:
             peak_db = 20 * math.log10(peak) if peak > 0 else -math.inf
             if peak_db < self.silence_db:
                 return f"silent: peak {peak_db:.1f} dBFS, below datamodule.dataset.silence_db={self.silence_db:g}"
@@ -98,27 +104,39 @@ def list_audio_files(root: str | Path) -> list[Path]:
     return list_files(root, AUDIO_EXTENSIONS, "audio")
 
 
-def scan_files(files: list[Path], full: bool,
-               content: Callable[[int, int, torch.Tensor | None], str | None] | None = None,
-               ) -> tuple[list[Path], list[str]]:
+def probe_audio(path: Path, full: bool) -> FileFacts:
+    """What one check of an audio file finds: its header, and with `full` its samples' peak
+    (decoding every sample also catches NaN, infinities and data cut short)."""
+    stat = path.stat()
+    facts = FileFacts(size=stat.st_size, mtime_ns=stat.st_mtime_ns)
+    try:
+        facts.frames, facts.rate, facts.channels = audio_info(path)
+        if full:
+            audio, _ = read_audio(path)
+            facts.frames, facts.peak = int(audio.shape[-1]), float(audio.abs().max())
+    except AudioDecodeError as err:
+        facts.error = str(err)
+    return facts
+
+
+def scan_files(files: list[Path], full: bool, content: Callable[[int, int, float | None], str | None] | None = None,
+               root: Path | None = None, cache_dir: str | Path | None = None,
+               workers: int | None = None) -> tuple[list[Path], list[str]]:
     """Split `files` into usable ones and one warning per unusable file.
 
     `full` decodes every file (catches NaN/inf and truncated data); otherwise only headers.
-    `content(frames, rate, samples or None)` names what makes a readable file unusable."""
+    `content(frames, rate, peak or None)` names what makes a readable file unusable. With a
+    `cache_dir`, what was learned is kept in a file index, and unchanged files are not read again."""
+    if not files:
+        return [], []
+    root = root or Path(os.path.commonpath([f.parent for f in files]))
+    facts = check_with_index(files, root, full, probe_audio, cache_dir, workers)
     good, problems = [], []
     for path in files:
-        try:
-            if full:
-                audio, rate = read_audio(path)
-                frames = audio.shape[-1]
-            else:
-                (frames, rate), audio = audio_info(path), None
-        except AudioDecodeError as err:
-            problems.append(str(err))
-            continue
-        problem = content(frames, rate, audio) if content else None
+        found = facts[path]
+        problem = found.error or (content(found.frames, found.rate, found.peak) if content else None)
         if problem:
-            problems.append(f"{path}: {problem}")
+            problems.append(problem if found.error else f"{path}: {problem}")
             continue
         good.append(path)
     return good, problems
@@ -174,7 +192,7 @@ class AudioClipDataset(Dataset):
 
     def load_clip(self, path: Path, crop_seed: int) -> torch.Tensor:
         spec = self.spec
-        frames, rate = audio_info(path)
+        frames, rate, _ = audio_info(path)
         # Read only the window we need (plus a margin for the resampler) from long files.
         need = math.ceil(spec.length * rate / spec.sample_rate) + 64
         start = self._crop_start(frames - need, crop_seed)

@@ -58,6 +58,7 @@ class AudioDataModule(pl.LightningDataModule):
         val_fraction: share of files held out for validation (deterministic by file name).
         batch_size / num_workers / pin_memory: DataLoader settings.
         seed: shuffling and random-crop seed.
+        index_dir: where the file index of checked audio files is kept between starts (null: none).
     """
 
     def __init__(
@@ -69,6 +70,7 @@ class AudioDataModule(pl.LightningDataModule):
         num_workers: int = 0,
         pin_memory: bool = False,
         seed: int = 0,
+        index_dir: str | None = None,
     ) -> None:
         super().__init__()
         if batch_size < 1:
@@ -78,6 +80,7 @@ class AudioDataModule(pl.LightningDataModule):
         self.val_fraction = val_fraction
         self.batch_size = batch_size
         self.num_workers = num_workers
+        self.index_dir = index_dir
         self.pin_memory = pin_memory
         self.seed = seed
         self.train_set: Dataset | None = None
@@ -101,7 +104,7 @@ class AudioDataModule(pl.LightningDataModule):
         if self.train_set is not None:
             return
         files = self.spec.list_files(self.root)
-        good, self.skipped = self.spec.check_files(files)
+        good, self.skipped = self.spec.check_files(files, self.root, self.index_dir)
         for problem in self.skipped:
             log.warning("skipping unusable file: %s", problem)
         if not good:

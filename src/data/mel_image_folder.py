@@ -37,8 +37,9 @@ class MelImageFolderSpec:
     def list_files(self, root: Path) -> list[Path]:
         return list_image_files(root)
 
-    def check_files(self, files: list[Path]) -> tuple[list[Path], list[str]]:
-        """Header check of every image: unreadable files are reported, not trained on."""
+    def check_files(self, files: list[Path], root: Path | None = None,
+                    cache_dir: str | Path | None = None) -> tuple[list[Path], list[str]]:
+        """Header check of every image (quick: no index is kept): unreadable files are reported, not trained on."""
         good, problems = [], []
         for path in files:
             try:
