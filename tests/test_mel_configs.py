@@ -80,7 +80,7 @@ def test_cosine_schedule_warms_up_then_decays_to_zero():
 
 
 def test_debug_tiny_mel_shrinks_the_model():
-    cfg = compose("mel_diffusion_demo", "debug=tiny_mel")
+    cfg = compose("mel_diffusion_demo", "debug=tiny")
     rep = cfg.model.representation
     assert cfg.audio.length == rep.x_res * rep.hop_length - 1
     model = hydra.utils.instantiate(cfg.model)

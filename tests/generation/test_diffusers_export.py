@@ -17,7 +17,7 @@ from src.checkpoints.files import CONFIG_KEY
 from tests.conftest import compose_config
 
 
-def tiny_config(tmp_path, exp: str = "mel_diffusion_demo", debug: str = "tiny_mel"):
+def tiny_config(tmp_path, exp: str = "mel_diffusion_demo", debug: str = "tiny"):
     """The mel demo on the ddpm process: the one a diffusers pipeline runs."""
     process = ["model/process=ddpm_v"] if exp.startswith("mel") else []
     return compose_config([f"exp={exp}", f"debug={debug}", f"paths.output_dir={tmp_path / 'run'}", *process])
@@ -128,7 +128,7 @@ def test_exported_pipeline_is_a_pretrained_starting_point(tiny_mel, tmp_path):
 
 
 def test_channels_last_models_export_contiguous_weights(tmp_path):
-    cfg = compose_config(["exp=mel_diffusion_demo", "debug=tiny_mel", "model/process=ddpm_v", f"paths.output_dir={tmp_path}",
+    cfg = compose_config(["exp=mel_diffusion_demo", "debug=tiny", "model/process=ddpm_v", f"paths.output_dir={tmp_path}",
                           "model.network.channels_last=true"])
     model = hydra.utils.instantiate(cfg.model)
     pipe = AudioDiffusionPipeline.from_pretrained(export_audio_diffusion_pipeline(model, tmp_path / "pipe"))

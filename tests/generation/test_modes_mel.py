@@ -15,7 +15,7 @@ STEPS = 6
 @pytest.fixture(scope="module")
 def model():
     torch.manual_seed(0)
-    return hydra.utils.instantiate(compose_config(["exp=mel_diffusion_demo", "debug=tiny_mel"]).model).eval()
+    return hydra.utils.instantiate(compose_config(["exp=mel_diffusion_demo", "debug=tiny"]).model).eval()
 
 
 @pytest.fixture

@@ -77,7 +77,7 @@ def test_generate_runs_every_mode_on_an_old_export(tmp_path):
 
 RESUMES = {
     "waveform": ("drum_diffusion_demo", "tiny", []),
-    "mel": ("mel_diffusion_demo", "tiny_mel", ["model/process=ddpm_v", "model.process.num_train_timesteps=100"]),
+    "mel": ("mel_diffusion_demo", "tiny", ["model/process=ddpm_v", "model.process.num_train_timesteps=100"]),
 }
 
 

@@ -20,7 +20,7 @@ def step_of(path):
     return torch.load(path, map_location="cpu", weights_only=True)["global_step"]
 
 
-@pytest.mark.parametrize("exp,debug", [("drum_diffusion_demo", "tiny"), ("mel_diffusion_demo", "tiny_mel")])
+@pytest.mark.parametrize("exp,debug", [("drum_diffusion_demo", "tiny"), ("mel_diffusion_demo", "tiny")])
 def test_a_run_that_stops_between_validations_ends_with_last_ckpt(tmp_path, data_dir, exp, debug):
     train(tiny_run_config(tmp_path, data_dir, exp, debug, tuple(NO_VALIDATION)))
     checkpoints = tmp_path / "run" / "checkpoints"

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 def tiny_mel_cfg(tmp_path, data_dir):
     # On the ddpm process: the run ends in a diffusers pipeline export, which runs only DDPM/DDIM.
-    return tiny_run_config(tmp_path, data_dir, "mel_diffusion_demo", "tiny_mel", ("model/process=ddpm_v",))
+    return tiny_run_config(tmp_path, data_dir, "mel_diffusion_demo", "tiny", ("model/process=ddpm_v",))
 
 
 def load(path):

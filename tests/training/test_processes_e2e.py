@@ -14,7 +14,7 @@ from src.training.run import train
 from tests.conftest import tiny_run_config
 
 pytestmark = pytest.mark.slow
-RUNS = [("mel_diffusion_demo", "tiny_mel", "edm", "dpmpp_2m", 2), ("drum_diffusion_demo", "tiny", "rectified_flow", "dpmpp_2m", 2)]
+RUNS = [("mel_diffusion_demo", "tiny", "edm", "dpmpp_2m", 2), ("drum_diffusion_demo", "tiny", "rectified_flow", "dpmpp_2m", 2)]
 
 
 @pytest.mark.parametrize(("exp", "debug", "process", "sampler", "evaluations"), RUNS)
