@@ -18,7 +18,6 @@ import os
 for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS"):
     os.environ[_var] = "1"
 
-import argparse  # noqa: E402
 import logging  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
@@ -34,6 +33,7 @@ from src.audio.io import fit_length, read_audio, resample  # noqa: E402
 from src.data.synth import write_demo_kit  # noqa: E402
 from src.metrics.reconstruction import spectral_convergence  # noqa: E402
 from src.representations.mel import MelParams, audio_to_image, image_to_audio  # noqa: E402
+from src.utils.cli import parse_cli, run_cli  # noqa: E402
 
 log = logging.getLogger("mel_conversion")
 RATE = 22050
@@ -117,13 +117,9 @@ def report(rows: list[dict], batches: list[dict], group: int) -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clips", type=int, default=30, help="number of clips")
-    parser.add_argument("--res", type=int, default=256, help="x_res = y_res of the images")
-    parser.add_argument("--group", type=int, default=8, help="batch size of our batched calls")
-    args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+def main(argv: list[str]) -> None:
+    # clips: number of clips; res: x_res = y_res of the images; group: batch size of our batched calls
+    args = parse_cli({"clips": 30, "res": 256, "group": 8}, argv)
     warnings.filterwarnings("ignore", category=FutureWarning)  # diffusers' deprecated-pipeline notice
     from diffusers.pipelines.deprecated.audio_diffusion.mel import Mel
 
@@ -143,4 +139,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

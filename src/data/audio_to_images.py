@@ -19,6 +19,7 @@ finished files; unreadable, empty or non-finite files are skipped with one warni
 from __future__ import annotations
 
 import json
+import sys
 import logging
 import multiprocessing
 from collections import Counter
@@ -32,6 +33,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from src.audio.io import AUDIO_EXTENSIONS, AudioDecodeError, read_audio, resample, to_channels
 from src.representations.mel import GREY_MAX, MelParams, audio_to_image, save_mel_png
+from src.utils.cli import HelpRequested, parse_cli
 
 log = logging.getLogger(__name__)
 
@@ -212,10 +214,11 @@ def write_metadata(output_dir: Path, results: list[JobResult]) -> Path:
 
 def load_config(argv: list[str] | None) -> ConvertConfig:
     try:
-        cfg = OmegaConf.merge(OmegaConf.structured(ConvertConfig), OmegaConf.from_cli(argv))
-        config: ConvertConfig = OmegaConf.to_object(cfg)
-    except OmegaConfBaseException as err:
-        raise SystemExit(f"audio_to_images: bad arguments: {err}") from err
+        config: ConvertConfig = OmegaConf.to_object(parse_cli(ConvertConfig, sys.argv[1:] if argv is None else argv))
+    except HelpRequested as request:
+        raise SystemExit(f"{(__doc__ or '').strip()}\n\n{request}") from None
+    except (ValueError, OmegaConfBaseException) as err:
+        raise SystemExit(f"audio_to_images: {err}") from err
     if config.workers < 1:
         raise SystemExit(f"audio_to_images: workers must be at least 1, got {config.workers}")
     return config
