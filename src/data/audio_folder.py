@@ -23,7 +23,8 @@ from src.audio.io import (
     resample,
     to_channels,
 )
-from src.data.file_index import FileFacts, check_with_index
+from src.data.file_index import check_with_index
+from src.data.file_probe import probe_audio
 from src.data.files import list_files
 
 log = logging.getLogger(__name__)
@@ -102,21 +103,6 @@ class AudioFolderSpec:
 def list_audio_files(root: str | Path) -> list[Path]:
     """Every audio file under `root`, recursively, sorted; a clear error if there are none."""
     return list_files(root, AUDIO_EXTENSIONS, "audio")
-
-
-def probe_audio(path: Path, full: bool) -> FileFacts:
-    """What one check of an audio file finds: its header, and with `full` its samples' peak
-    (decoding every sample also catches NaN, infinities and data cut short)."""
-    stat = path.stat()
-    facts = FileFacts(size=stat.st_size, mtime_ns=stat.st_mtime_ns)
-    try:
-        facts.frames, facts.rate, facts.channels = audio_info(path)
-        if full:
-            audio, _ = read_audio(path)
-            facts.frames, facts.peak = int(audio.shape[-1]), float(audio.abs().max())
-    except AudioDecodeError as err:
-        facts.error = str(err)
-    return facts
 
 
 def scan_files(files: list[Path], full: bool, content: Callable[[int, int, float | None], str | None] | None = None,

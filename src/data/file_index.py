@@ -14,28 +14,17 @@ import logging
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from functools import partial
 from pathlib import Path
 
 from pytorch_lightning.utilities.rank_zero import rank_zero_only
 
+from src.data.file_probe import FileFacts
+
 log = logging.getLogger(__name__)
 
 INDEX_VERSION = 1
-
-
-@dataclass
-class FileFacts:
-    """What one check of a file found. `peak` is None when only its header was read."""
-
-    size: int
-    mtime_ns: int
-    frames: int | None = None
-    rate: int | None = None
-    channels: int | None = None
-    peak: float | None = None
-    error: str | None = None
 
 
 Probe = Callable[[Path, bool], FileFacts]  # (path, decode every sample?) -> facts
@@ -85,8 +74,9 @@ def still_valid(cached: FileFacts | None, size: int, mtime_ns: int, full: bool) 
 
 
 def probe_all(files: list[Path], full: bool, probe: Probe, workers: int) -> list[FileFacts]:
-    """`probe` over `files` on `workers` threads: libsndfile releases the GIL while it decodes,
-    which is most of the time for real sample files (benchmarks/README.md, "File index")."""
+    """`probe` over `files` on `workers` threads. Waiting on storage (a network share, a cold disk)
+    overlaps, and libsndfile releases the GIL while it decodes; checking short files from a warm
+    cache is mostly Python work, which threads do not speed up (benchmarks/README.md, "File index")."""
     if workers == 1:
         return [probe(file, full) for file in files]
     with ThreadPoolExecutor(max_workers=workers) as pool:
