@@ -4,8 +4,8 @@
 
 Writes `files` one-shot WAVs (one decoded clip copied under new names, so writing is quick) into a
 temporary folder, then times AudioFolderSpec.check_files, the check every training start runs:
-first with an empty index (every file decoded, in parallel threads), then again over the unchanged
-folder (a stat per file and the index). `serial first` repeats the first scan on one thread."""
+first with an empty index (every file decoded, in worker processes from 5,000 files), then again over the unchanged
+folder (a stat per file and the index). `serial first` repeats the first check in one process, without an index."""
 
 from __future__ import annotations
 
@@ -59,7 +59,7 @@ def main(argv: list[str]) -> None:
         shutil.rmtree(root)
     rows = [[f"{args.files}", f"{serial:.2f}", f"{first:.2f}", f"{second:.2f}", f"{first / second:.1f}x"]]
     sys.stdout.write(f"scan={args.scan}, {args.seconds} s clips, {args.rate} Hz, {args.channels} channels, 24-bit\n" + markdown_table(
-        ["files", "serial first s", "first s (threads)", "second s (index)", "second vs first"], rows) + "\n")
+        ["files", "serial first s", "first s (parallel)", "second s (index)", "second vs first"], rows) + "\n")
 
 
 if __name__ == "__main__":

@@ -13,18 +13,21 @@ import json
 import logging
 import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import astuple
 from functools import partial
 from pathlib import Path
 
 from pytorch_lightning.utilities.rank_zero import rank_zero_only
 
 from src.data.file_probe import FileFacts
+from src.utils.gc_pause import gc_paused
 
 log = logging.getLogger(__name__)
 
-INDEX_VERSION = 1
+INDEX_VERSION = 2
+FIELDS = tuple(FileFacts.__dataclass_fields__)  # stored as one list per file: quicker to parse than dicts
 
 
 Probe = Callable[[Path, bool], FileFacts]  # (path, decode every sample?) -> facts
@@ -36,16 +39,18 @@ def index_path(cache_dir: str | Path, root: Path) -> Path:
     return Path(cache_dir).expanduser() / "file_index" / f"{root.name or 'root'}-{key}.json"
 
 
-def load_index(path: Path) -> dict[str, FileFacts]:
-    """The stored facts by path relative to the folder; empty when absent, unreadable or stale."""
+def load_index(path: Path) -> dict[str, list]:
+    """The stored facts (lists in FIELDS order) by path relative to the folder; empty when absent,
+    unreadable or of another version."""
     if not path.is_file():
         return {}
     try:
-        stored = json.loads(path.read_text())
-        if stored.get("version") != INDEX_VERSION:
+        with gc_paused():
+            stored = json.loads(path.read_text())
+        if stored.get("version") != INDEX_VERSION or stored.get("fields") != list(FIELDS):
             return {}
-        return {name: FileFacts(**facts) for name, facts in stored["files"].items()}
-    except (OSError, ValueError, TypeError, KeyError) as err:
+        return dict(stored["files"])
+    except (OSError, ValueError, TypeError, KeyError, AttributeError) as err:
         log.warning("file index %s is unreadable (%s); checking every file again", path, err)
         return {}
 
@@ -57,51 +62,68 @@ def save_index(path: Path, facts: dict[str, FileFacts]) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(f".tmp{os.getpid()}")
-        partial.write_text(json.dumps({"version": INDEX_VERSION,
-                                       "files": {name: asdict(f) for name, f in facts.items()}}))
+        partial.write_text(json.dumps({"version": INDEX_VERSION, "fields": list(FIELDS),
+                                       "files": {name: astuple(f) for name, f in facts.items()}}))
         os.replace(partial, path)
     except OSError as err:  # a read-only cache costs the next start time, never this run
         log.warning("could not write the file index %s (%s); the next start checks every file again", path, err)
 
 
-def still_valid(cached: FileFacts | None, size: int, mtime_ns: int, full: bool) -> bool:
-    """A cached check holds for an unchanged, readable file checked at least as deeply."""
-    if cached is None or cached.error is not None:
-        return False  # failed files are looked at again: they may have been fixed in place
-    if (cached.size, cached.mtime_ns) != (size, mtime_ns):
-        return False
-    return cached.peak is not None or not full
+def still_valid(cached: list | None, size: int, mtime_ns: int, full: bool) -> FileFacts | None:
+    """The cached check, when it holds for an unchanged, readable file checked at least as deeply."""
+    if cached is None or len(cached) != len(FIELDS):
+        return None
+    facts = FileFacts(*cached)
+    if facts.error is not None:
+        return None  # failed files are looked at again: they may have been fixed in place
+    if (facts.size, facts.mtime_ns) != (size, mtime_ns) or (full and facts.peak is None):
+        return None
+    return facts
+
+
+PROCESSES_FROM = 5000  # files to check; fewer take seconds on one core, less than starting workers
 
 
 def probe_all(files: list[Path], full: bool, probe: Probe, workers: int) -> list[FileFacts]:
-    """`probe` over `files` on `workers` threads. Waiting on storage (a network share, a cold disk)
-    overlaps, and libsndfile releases the GIL while it decodes; checking short files from a warm
-    cache is mostly Python work, which threads do not speed up (benchmarks/README.md, "File index")."""
-    if workers == 1:
+    """`probe` over `files`, in `workers` processes for large folders. Checking a sample file is
+    mostly Python work, which threads would serialise (they made it twice as slow on 2 cores,
+    benchmarks/README.md, "File index"). Workers are forked: they need nothing but the probe,
+    and a fork starts at once, where a fresh interpreter would import torch again."""
+    if workers == 1 or len(files) < PROCESSES_FROM or "fork" not in multiprocessing.get_all_start_methods():
         return [probe(file, full) for file in files]
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(partial(probe, full=full), files))
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        return list(pool.map(partial(probe, full=full), files, chunksize=max(1, len(files) // (16 * workers))))
 
 
 def check_with_index(files: list[Path], root: Path, full: bool, probe: Probe, cache_dir: str | Path | None,
                      workers: int | None = None) -> dict[Path, FileFacts]:
-    """Facts for every file: from the index where still valid, else probed in parallel. The index
-    is then rewritten."""
+    """Facts for every file: from the index where still valid, else probed (in parallel for large
+    folders). The index is then rewritten."""
     path = index_path(cache_dir, root) if cache_dir else None
     cached = load_index(path) if path else {}
     facts: dict[Path, FileFacts] = {}
     stale: list[Path] = []
-    for file in files:
-        stat = file.stat()
-        entry = cached.get(file.relative_to(root).as_posix())
-        if still_valid(entry, stat.st_size, stat.st_mtime_ns, full):
-            facts[file] = entry
-        else:
-            stale.append(file)
+    with gc_paused():
+        names = relative_names(files, root)
+        for file, name in zip(files, names):
+            stat = os.stat(file)
+            entry = still_valid(cached.get(name), stat.st_size, stat.st_mtime_ns, full)
+            if entry is None:
+                stale.append(file)
+            else:
+                facts[file] = entry
     if stale:
         log.info("checking %d of %d files (%s)", len(stale), len(files),
                  "the rest unchanged since the last start" if cached else "no file index yet")
         facts.update(zip(stale, probe_all(stale, full, probe, workers or min(16, os.cpu_count() or 1))))
     if path and (stale or len(cached) != len(files)):
-        save_index(path, {file.relative_to(root).as_posix(): facts[file] for file in files})
+        save_index(path, {name: facts[file] for file, name in zip(files, names)})
     return facts
+
+
+def relative_names(files: list[Path], root: Path) -> list[str]:
+    """Each file's path below `root` with '/' separators (the index's keys)."""
+    prefix = len(str(root).rstrip(os.sep)) + 1
+    if all(str(file).startswith(str(root)) for file in files):
+        return [str(file)[prefix:].replace(os.sep, "/") for file in files]
+    return [file.relative_to(root).as_posix() for file in files]
