@@ -18,7 +18,6 @@ import sys
 import time
 from pathlib import Path
 
-
 from common import ROOT, experiment_config, markdown_table
 from scoring import SCALE_HEADER, floor_scores, generate_clips, save_pictures, scale_cells
 from src.generation.checkpoint import load_model

@@ -12,7 +12,6 @@ from __future__ import annotations
 import sys
 import time
 
-
 from common import markdown_table
 from scoring import SCALE_HEADER, floor_scores, generate_clips, scale_cells
 from src.generation.checkpoint import load_model
