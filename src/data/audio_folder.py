@@ -99,6 +99,10 @@ class AudioFolderSpec:
     def make_dataset(self, files: list[Path]) -> Dataset:
         return AudioClipDataset(files, self)
 
+    def label_keys(self, files: list[Path], root: Path) -> list[str]:
+        """What a label is looked up by: each file's path below the folder."""
+        return [file.relative_to(root).as_posix() for file in files]
+
 
 def list_audio_files(root: str | Path) -> list[Path]:
     """Every audio file under `root`, recursively, sorted; a clear error if there are none."""

@@ -11,6 +11,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from src.data.audio_folder import AudioFolderSpec, split_files
+from src.data.labels import Vocabulary, assign_labels, describe_counts
 from src.data.mel_image_folder import MelImageFolderSpec
 from src.data.synth import write_demo_kit
 
@@ -59,6 +60,9 @@ class AudioDataModule(pl.LightningDataModule):
         batch_size / num_workers / pin_memory: DataLoader settings.
         seed: shuffling and random-crop seed.
         index_dir: where the file index of checked audio files is kept between starts (null: none).
+        labels: where class labels come from: none | folder | name:<regex> | a CSV or JSONL file
+            (src/data/labels.py).
+        unlabeled: what files without a label do: error (stop, naming them) | unlabeled (a class).
     """
 
     def __init__(
@@ -71,6 +75,8 @@ class AudioDataModule(pl.LightningDataModule):
         pin_memory: bool = False,
         seed: int = 0,
         index_dir: str | None = None,
+        labels: str | None = None,
+        unlabeled: str = "error",
     ) -> None:
         super().__init__()
         if batch_size < 1:
@@ -81,6 +87,10 @@ class AudioDataModule(pl.LightningDataModule):
         self.batch_size = batch_size
         self.num_workers = num_workers
         self.index_dir = index_dir
+        self.label_source = labels
+        self.unlabeled = unlabeled
+        self.vocabulary: Vocabulary | None = None
+        self.labels: dict[Path, int] = {}  # class id per file, when there are labels
         self.pin_memory = pin_memory
         self.seed = seed
         self.train_set: Dataset | None = None
@@ -114,8 +124,21 @@ class AudioDataModule(pl.LightningDataModule):
             "data folder %s: %d files found, %d skipped, %d train, %d validation",
             self.root, len(files), len(self.skipped), len(train), len(val),
         )
+        self.read_labels(train, val)
         self.train_set = self.spec.make_dataset(train)
         self.val_set = self.spec.make_dataset(val) if val else None
+
+    def read_labels(self, train: list[Path], val: list[Path]) -> None:
+        """The vocabulary and each file's class id, with the counts per split in the log."""
+        files = train + val
+        names = assign_labels(self.spec.label_keys(files, self.root), files, self.label_source, self.unlabeled,
+                              self.root)
+        if names is None:
+            return
+        self.vocabulary = Vocabulary(tuple(sorted(set(names))))
+        self.labels = {file: self.vocabulary.index(name) for file, name in zip(files, names)}
+        log.info("labels from %s: %s", self.label_source, describe_counts(
+            self.vocabulary, {"train": names[: len(train)], "validation": names[len(train):]}))
 
     def _loader(self, dataset: Dataset, sampler: Sampler | None) -> DataLoader:
         return DataLoader(

@@ -87,13 +87,15 @@ class LatentCacheDataModule(AudioDataModule):
 
     def __init__(self, dataset: AudioFolderSpec, demo_dir: str, cache_dir: str, val_fraction: float = 0.1,
                  batch_size: int = 8, num_workers: int = 0, pin_memory: bool = False, seed: int = 0,
-                 encode_batch_size: int = 16, index_dir: str | None = None) -> None:
+                 encode_batch_size: int = 16, index_dir: str | None = None, labels: str | None = None,
+                 unlabeled: str = "error") -> None:
         if dataset.crop == "random":
             raise ValueError("datamodule.dataset.crop=random draws a new window every epoch, which a latent "
                              "cache cannot hold: use crop=start or crop=center with datamodule=latent_cache")
         if encode_batch_size < 1:
             raise ValueError(f"datamodule.encode_batch_size must be at least 1, got {encode_batch_size}")
-        super().__init__(dataset, demo_dir, val_fraction, batch_size, num_workers, pin_memory, seed, index_dir)
+        super().__init__(dataset, demo_dir, val_fraction, batch_size, num_workers, pin_memory, seed, index_dir,
+                         labels, unlabeled)
         self.cache_dir = Path(cache_dir)
         self.encode_batch_size = encode_batch_size
         self.representation: LatentRepresentation | None = None

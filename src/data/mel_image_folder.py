@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -9,6 +10,7 @@ from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset
 
 from src.data.audio_folder import CROP_MODES
+from src.data.audio_to_images import METADATA
 from src.data.mel_images import MelImageDataset, list_image_files
 
 
@@ -53,3 +55,31 @@ class MelImageFolderSpec:
 
     def make_dataset(self, files: list[Path]) -> Dataset:
         return MelImageDataset(files, height=self.height, width=self.width)
+
+    def label_keys(self, files: list[Path], root: Path) -> list[str]:
+        """What a label is looked up by: the source audio file that audio_to_images' metadata.jsonl
+        names for each slice (so a labels file for the audio serves its images), else the image's
+        own path below the folder."""
+        sources = read_sources(root / METADATA)
+        keys = []
+        for file in files:
+            relative = file.relative_to(root).as_posix()
+            keys.append(sources.get(relative, relative))
+        return keys
+
+
+def read_sources(path: Path) -> dict[str, str]:
+    """image file name -> source audio path, from an audio_to_images metadata.jsonl (empty if absent)."""
+    if not path.is_file():
+        return {}
+    sources = {}
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{path}:{number}: not a JSON object ({err.msg})") from err
+        if isinstance(record, dict) and record.get("file_name") and record.get("source"):
+            sources[str(record["file_name"])] = str(record["source"])
+    return sources
