@@ -12,12 +12,30 @@ from torch import nn
 
 
 class Network(nn.Module, ABC):
-    """`forward(x, c_noise)`: x is a batch of model tensors, c_noise one noise-conditioning value
-    per item, in the process's units (about 0..1; see each process)."""
+    """`forward(x, c_noise, labels)`: x is a batch of model tensors, c_noise one noise-conditioning
+    value per item, in the process's units (about 0..1; see each process), and labels one class id
+    per item for a network built with `num_classes` > 0. Class id `num_classes` (or labels=None) is
+    the null label: the unconditional model that classifier-free guidance trains alongside."""
+
+    num_classes: int = 0
 
     @abstractmethod
-    def forward(self, x: torch.Tensor, c_noise: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, c_noise: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """Output of the same shape as x."""
+
+    def class_ids(self, labels: torch.Tensor | None, batch: int, device: torch.device) -> torch.Tensor | None:
+        """`labels` checked against the vocabulary size; None (or a network without classes) means
+        the null label for every item."""
+        if not self.num_classes:
+            if labels is not None:
+                raise ValueError("this network was built without classes (num_classes=0) but got labels")
+            return None
+        if labels is None:
+            return torch.full((batch,), self.num_classes, dtype=torch.long, device=device)
+        if labels.shape != (batch,) or labels.min() < 0 or labels.max() > self.num_classes:
+            raise ValueError(f"labels must be {batch} class ids in [0, {self.num_classes}] "
+                             f"({self.num_classes} = none), got {labels.tolist()}")
+        return labels.to(device=device, dtype=torch.long)
 
     @abstractmethod
     def check_shape(self, shape: tuple[int, ...]) -> None:

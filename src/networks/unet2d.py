@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 import torch
+from torch import nn
 from diffusers import UNet2DModel
 
 from src.networks.base import Network
@@ -41,11 +42,15 @@ class UNet2DNetwork(Network):
         channels_last: NHWC memory format, faster convolutions on recent GPUs under mixed precision.
         pretrained: local folder of a diffusers pipeline (`unet/`) or of a UNet2DModel; its
             architecture and weights replace `unet`.
+        num_classes: > 0 adds UNet2DModel's class embedding (`num_class_embeds` = classes + the
+            null class), added to its time embedding.
     """
 
     def __init__(self, unet: UNet2DModel | None, time_scale: float = 1000.0, gradient_checkpointing: bool = False,
-                 channels_last: bool = False, pretrained: str | None = None) -> None:
+                 channels_last: bool = False, pretrained: str | None = None, num_classes: int = 0) -> None:
         super().__init__()
+        if num_classes < 0:
+            raise ValueError(f"num_classes must be 0 (unconditional) or positive, got {num_classes}")
         if pretrained:
             folder = find_unet_folder(pretrained)
             if unet is not None:
@@ -60,6 +65,8 @@ class UNet2DNetwork(Network):
             raise ValueError(f"time_scale must be positive, got {time_scale}")
         plain_config(unet)
         self.unet = unet
+        if num_classes:
+            self.add_classes(num_classes)
         self.time_scale = time_scale
         self.channels_last = channels_last
         if gradient_checkpointing:
@@ -67,10 +74,25 @@ class UNet2DNetwork(Network):
         if channels_last:
             unet.to(memory_format=torch.channels_last)
 
-    def forward(self, x: torch.Tensor, c_noise: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, c_noise: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        ids = self.class_ids(labels, x.shape[0], x.device)
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        return self.unet(x, c_noise.float() * self.time_scale).sample.to(x.dtype)
+        timesteps = c_noise.float() * self.time_scale
+        out = self.unet(x, timesteps) if ids is None else self.unet(x, timesteps, class_labels=ids)
+        return out.sample.to(x.dtype)
+
+    def add_classes(self, num_classes: int) -> None:
+        """UNet2DModel's own class embedding (`num_class_embeds`: the classes plus the null class),
+        added to its time embedding; recorded in its config, so exports carry it."""
+        wanted = num_classes + 1
+        have = self.unet.config.num_class_embeds
+        if have not in (None, wanted):
+            raise ValueError(f"the UNet has num_class_embeds={have}, but {num_classes} classes need {wanted}")
+        if have is None:
+            self.unet.class_embedding = nn.Embedding(wanted, self.unet.time_embedding.linear_2.out_features)
+            self.unet.register_to_config(num_class_embeds=wanted)
+        self.num_classes = num_classes
 
     def check_shape(self, shape: tuple[int, ...]) -> None:
         config = self.unet.config

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import torch
 from audio_diffusion_pytorch import UNetV0
+from torch import nn
 
 from src.networks.base import Network
 
@@ -21,7 +22,10 @@ class UNetV0Network(Network):
     `position_features` > 0 appends that many fixed channels to the input, cos(pi * k * u) for
     k = 1..n over the clip's time axis u in [0, 1]. Convolutions only sense position near the clip's
     edges, so without them a one-shot's tail cannot tell it should be decaying: the model fills it
-    with a level hiss. 0 (the default, and every earlier checkpoint) is UNetV0 unchanged."""
+    with a level hiss. 0 (the default, and every earlier checkpoint) is UNetV0 unchanged.
+
+    `num_classes` > 0 learns one embedding per class (plus the null class), added to the
+    noise-level features that modulate every block."""
 
     def __init__(
         self,
@@ -36,6 +40,7 @@ class UNetV0Network(Network):
         modulation_features: int = 1024,
         dim: int = 1,
         position_features: int = 0,
+        num_classes: int = 0,
     ) -> None:
         super().__init__()
         lists = {"channels": channels, "factors": factors, "items": items, "attentions": attentions}
@@ -49,21 +54,29 @@ class UNetV0Network(Network):
             raise ValueError("attention_heads and attention_features must be positive when attentions are on")
         if dim not in (1, 2):
             raise ValueError(f"dim must be 1 (waveforms) or 2 (images), got {dim}")
+        if num_classes < 0:
+            raise ValueError(f"num_classes must be 0 (unconditional) or positive, got {num_classes}")
         if position_features < 0:
             raise ValueError(f"position_features must be 0 (off) or positive, got {position_features}")
         self.downsampling = math.prod(factors)
         self.in_channels = in_channels
         self.position_features = position_features
+        self.num_classes = num_classes
+        # one learned vector per class plus the null class, added to the noise-level features
+        self.class_embedding = nn.Embedding(num_classes + 1, modulation_features) if num_classes else None
         self.net = UNetV0(
             dim=dim, in_channels=in_channels + position_features, out_channels=in_channels, channels=list(channels), factors=list(factors), items=list(items),
             attentions=list(attentions), attention_heads=attention_heads, attention_features=attention_features,
             resnet_groups=resnet_groups, modulation_features=modulation_features,
         )
 
-    def forward(self, x: torch.Tensor, c_noise: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, c_noise: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        ids = self.class_ids(labels, x.shape[0], x.device)
         if self.position_features:
             x = torch.cat([x, self.positions(x)], dim=1)
-        return self.net(x, c_noise.to(x.dtype))
+        if ids is None:
+            return self.net(x, c_noise.to(x.dtype))
+        return self.net(x, c_noise.to(x.dtype), features=self.class_embedding(ids).to(x.dtype))
 
     def positions(self, x: torch.Tensor) -> torch.Tensor:
         """(batch, position_features, *spatial) cosines along the last axis, broadcast over the rest."""

@@ -1,0 +1,55 @@
+"""Class conditioning seen by processes and samplers as a plain `f(x, c_noise)`.
+
+Processes and samplers call `network(x, c_noise)` and know nothing of labels. These wrappers bind
+labels (and classifier-free guidance) to a network, so that every process, sampler and generation
+mode works conditionally without a change. Guidance on the network's output equals guidance on the
+denoised estimate, because every process's denoiser is affine in that output (c_skip x + c_out f)."""
+
+from __future__ import annotations
+
+import torch
+
+from src.networks.base import Network
+
+
+class WithLabels:
+    """`network` with one class id per item bound (None: the null label)."""
+
+    def __init__(self, network: Network, labels: torch.Tensor | None) -> None:
+        self.network = network
+        self.labels = labels
+
+    def __call__(self, x: torch.Tensor, c_noise: torch.Tensor) -> torch.Tensor:
+        return self.network(x, c_noise, self.labels)
+
+
+class Guided:
+    """Classifier-free guidance: f_null + scale * (f_label - f_null), both from one batched call.
+    scale 1 is the conditional model alone, 0 the unconditional one."""
+
+    def __init__(self, network: Network, labels: torch.Tensor, scale: float) -> None:
+        if scale < 0:
+            raise ValueError(f"cfg_scale must be at least 0, got {scale}")
+        self.network = network
+        self.labels = labels
+        self.scale = scale
+
+    def __call__(self, x: torch.Tensor, c_noise: torch.Tensor) -> torch.Tensor:
+        if self.scale == 1.0:
+            return self.network(x, c_noise, self.labels)
+        if self.scale == 0.0:
+            return self.network(x, c_noise, None)
+        null = torch.full_like(self.labels, self.network.num_classes)
+        both = self.network(torch.cat([x, x]), torch.cat([c_noise, c_noise]), torch.cat([self.labels, null]))
+        labelled, unconditional = both.chunk(2)
+        return unconditional + self.scale * (labelled - unconditional)
+
+
+def drop_labels(labels: torch.Tensor, probability: float, num_classes: int) -> torch.Tensor:
+    """Each label replaced by the null class with `probability`: one model learns every class and
+    the unconditional case, which guidance needs. Drawn from the global RNG, so a resumed run
+    drops the same labels."""
+    if not 0.0 <= probability <= 1.0:
+        raise ValueError(f"model.cfg_dropout must be in [0, 1], got {probability}")
+    dropped = torch.rand(labels.shape, device=labels.device) < probability
+    return torch.where(dropped, torch.full_like(labels, num_classes), labels)
