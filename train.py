@@ -28,13 +28,15 @@ register_resolvers()
 
 @hydra.main(version_base="1.3", config_path="configs", config_name="train")
 def main(cfg: DictConfig) -> None:
-    from src.training.run import train  # heavy imports after argument parsing keeps --help fast
-
+    # heavy imports after argument parsing keep --help fast
     from pytorch_lightning.utilities.exceptions import SIGTERMException
+
+    from src.training.fit_check import CheckpointMismatch
+    from src.training.run import train
 
     try:
         train(cfg)
-    except DeviceConfigError as err:
+    except (DeviceConfigError, CheckpointMismatch) as err:
         sys.exit(f"error: {err}")
     except SIGTERMException:
         # A scheduler must see that the run did not finish; last.ckpt holds where it stopped.

@@ -10,6 +10,7 @@ import hydra
 import pytorch_lightning as pl
 from omegaconf import DictConfig, OmegaConf
 
+from src.training.fit_check import check_checkpoint_fits
 from src.training.instantiate import callbacks_for, instantiate_group, instantiate_loggers
 from src.training.trainer_setup import translate_gpus
 
@@ -80,6 +81,7 @@ def train(cfg: DictConfig) -> pl.Trainer:
     ckpt = checkpoint_to_continue(cfg, output_dir)
     if ckpt:
         log.info("resuming from %s", ckpt)
+        check_checkpoint_fits(model, ckpt, OmegaConf.to_container(cfg.model, resolve=True))
     # weights_only: a checkpoint is tensors and plain data; reading one never runs code from it.
     trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt, weights_only=True)
     log.info("run folder: %s", output_dir)

@@ -31,7 +31,12 @@ def gen(seed: int = 0) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
-def test_ddim_loop_equals_the_libraries_vsampler(model):
+def test_ddim_loop_equals_the_libraries_vsampler():
+    # ADP's VSampler calls its UNetV0 directly: no position channels, raw samples
+    torch.manual_seed(0)
+    model = hydra.utils.instantiate(compose_config([
+        "exp=drum_diffusion_demo", "debug=tiny", "model.network.position_features=0",
+        "model.representation.scale=1.0"]).model).eval()
     noise = torch.randn(2, 1, 1024, generator=gen())
     ours = masked_sample(model.denoiser, noise, model.denoiser.levels(STEPS))
     library = model.network.net  # ADP's own VSampler on the same UNetV0 weights

@@ -22,6 +22,7 @@ from src.networks.unet2d import UNet2DNetwork
 from src.networks.unetv0 import UNetV0Network
 from src.processes.ddpm import DDPMProcess
 from src.processes.v_cosine import VCosineProcess
+from src.training.fit_check import CheckpointMismatch
 from src.training.run import train
 from tests.conftest import tiny_run_config
 
@@ -76,7 +77,8 @@ def test_generate_runs_every_mode_on_an_old_export(tmp_path):
 
 
 RESUMES = {
-    "waveform": ("drum_diffusion_demo", "tiny", []),
+    # the demo's settings when the fixture was trained: plain UNetV0 input, raw samples
+    "waveform": ("drum_diffusion_demo", "tiny", ["model.network.position_features=0", "model.representation.scale=1.0"]),
     "mel": ("mel_diffusion_demo", "tiny", ["model/process=ddpm_v", "model.process.num_train_timesteps=100"]),
 }
 
@@ -103,3 +105,17 @@ def test_old_vae_checkpoint_still_serves_latent_models():
     mel_rep = hydra.utils.instantiate(OmegaConf.create(mel))
     rep = LatentRepresentation(mel=mel_rep, vae=str(FIXTURES / "vae.ckpt"), scaling_factor=1.0)
     assert rep.tensor_shape() == (1, 4, 4)
+
+
+def test_resuming_with_todays_defaults_names_the_settings_that_changed(tmp_path, data_dir):
+    """The waveform fixture predates the demo's position channels and x4 scale: resuming it with
+    today's command stops before training, naming both, instead of a state-dict error."""
+    ckpt = tmp_path / "old.ckpt"
+    shutil.copy(FIXTURES / SOURCES["waveform"], ckpt)
+    cfg = tiny_run_config(tmp_path, data_dir, "drum_diffusion_demo", "tiny", ("trainer.max_steps=6",))
+    with open_dict(cfg):
+        cfg.ckpt = str(ckpt)
+    with pytest.raises(CheckpointMismatch, match=r"model\.network\.position_features: unset -> 4") as raised:
+        train(cfg)
+    assert "model.representation.scale: unset -> 4.0" in str(raised.value)
+    assert not (tmp_path / "run" / "checkpoints" / "last.ckpt").exists()

@@ -1,0 +1,60 @@
+"""Before resuming: does the checkpoint's network fit the model this command builds?
+
+When an experiment's defaults change between releases (a demo gains input channels, a UNet grows
+a level), resuming an older run with today's command would fail deep inside Lightning with a
+state-dict error. This check fails first, naming the settings that differ."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from src.checkpoints.files import CONFIG_KEY
+from src.checkpoints.legacy import upgrade_checkpoint
+
+SHOWN = 8  # differences named in the message
+
+
+MISSING = object()
+
+
+class CheckpointMismatch(ValueError):
+    """A checkpoint to resume whose weights do not fit the model the command builds."""
+
+
+def flatten(config: Any, prefix: str = "") -> dict[str, Any]:
+    if not isinstance(config, dict):
+        return {prefix: config}
+    flat: dict[str, Any] = {}
+    for key, value in config.items():
+        flat.update(flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+    return flat
+
+
+def weight_mismatches(expected: dict[str, torch.Tensor], found: dict[str, torch.Tensor]) -> list[str]:
+    problems = [f"missing {key}" for key in expected if key not in found]
+    problems += [f"unexpected {key}" for key in found if key not in expected]
+    problems += [f"{key}: {tuple(found[key].shape)} in the checkpoint, {tuple(value.shape)} here"
+                 for key, value in expected.items() if key in found and found[key].shape != value.shape]
+    return problems
+
+
+def check_checkpoint_fits(model: torch.nn.Module, ckpt: str | Path, model_config: dict) -> None:
+    """CheckpointMismatch naming the weights that do not fit and the model settings that changed."""
+    checkpoint = upgrade_checkpoint(torch.load(ckpt, map_location="cpu", weights_only=True, mmap=True))
+    problems = weight_mismatches(model.state_dict(), checkpoint.get("state_dict", {}))
+    if not problems:
+        return
+    old = flatten(checkpoint.get(CONFIG_KEY, {}).get("model", {}), "model")
+    new = flatten(model_config, "model")
+    # the network's and representation's settings first: they decide the weights' shapes
+    keys = sorted(set(old) | set(new), key=lambda k: (not k.startswith(("model.network", "model.representation")), k))
+    changed = [f"{key}: {old[key] if key in old else 'unset'} -> {new[key] if key in new else 'unset'}"
+               for key in keys if old.get(key, MISSING) != new.get(key, MISSING)]
+    settings = "; ".join(changed[:SHOWN]) + (f" and {len(changed) - SHOWN} more" if len(changed) > SHOWN else "")
+    raise CheckpointMismatch(
+        f"ckpt={ckpt} does not fit the model this command builds ({problems[0]}"
+        f"{f' and {len(problems) - 1} more' if len(problems) > 1 else ''}). Its settings, then -> now: "
+        f"{settings or 'none differ (another architecture)'}. Pass the run's settings on the command line to resume it")
