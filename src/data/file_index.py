@@ -106,7 +106,11 @@ def check_with_index(files: list[Path], root: Path, full: bool, probe: Probe, ca
     with gc_paused():
         names = relative_names(files, root)
         for file, name in zip(files, names):
-            stat = os.stat(file)
+            try:
+                stat = os.stat(file)
+            except OSError:  # the probe reports it by name
+                stale.append(file)
+                continue
             entry = still_valid(cached.get(name), stat.st_size, stat.st_mtime_ns, full)
             if entry is None:
                 stale.append(file)

@@ -26,7 +26,10 @@ class FileFacts:
 def probe_audio(path: Path, full: bool) -> FileFacts:
     """An audio file's header, and with `full` its samples' peak (decoding every sample also
     catches NaN, infinities and data cut short)."""
-    stat = path.stat()
+    try:
+        stat = path.stat()
+    except OSError as err:  # vanished, a dangling link, no permission: skipped by name, like a bad file
+        return FileFacts(size=-1, mtime_ns=-1, error=f"{path}: cannot read ({err.strerror or err})")
     facts = FileFacts(size=stat.st_size, mtime_ns=stat.st_mtime_ns)
     try:
         facts.frames, facts.rate, facts.channels = audio_info(path)

@@ -88,3 +88,9 @@ def test_a_corrupt_index_means_a_full_check(folder, tmp_path, probes):
     index_path(cache, folder).write_text("{not json")
     probes.clear()
     assert len(check(folder, cache)[0]) == 6 and len(probes) == 7
+
+
+def test_a_file_that_cannot_be_read_is_skipped_by_name(folder, tmp_path):
+    (folder / "ghost.wav").symlink_to(tmp_path / "nowhere.wav")  # listed, but there is nothing to read
+    kept, problems = check(folder, tmp_path / "cache")
+    assert len(kept) == 6 and any("ghost.wav" in p and "cannot read" in p for p in problems)
