@@ -71,6 +71,10 @@ def train(cfg: DictConfig) -> pl.Trainer:
     datamodule = hydra.utils.instantiate(cfg.datamodule)
     model = hydra.utils.instantiate(cfg.model)
     model.run_config = OmegaConf.to_container(cfg, resolve=True)
+    ckpt = checkpoint_to_continue(cfg, output_dir)
+    if ckpt:  # before anything is written into the run folder
+        log.info("resuming from %s", ckpt)
+        check_checkpoint_fits(model, ckpt, model.run_config["model"])
     loggers = instantiate_loggers(cfg.get("logger"))
     callbacks = callbacks_for(loggers, instantiate_group(cfg.get("callbacks"), "callbacks"))
     trainer = build_trainer(cfg, loggers, callbacks)
@@ -78,10 +82,6 @@ def train(cfg: DictConfig) -> pl.Trainer:
         save_config(cfg, output_dir)
     for logger in loggers:
         logger.log_hyperparams(model.run_config)
-    ckpt = checkpoint_to_continue(cfg, output_dir)
-    if ckpt:
-        log.info("resuming from %s", ckpt)
-        check_checkpoint_fits(model, ckpt, OmegaConf.to_container(cfg.model, resolve=True))
     # weights_only: a checkpoint is tensors and plain data; reading one never runs code from it.
     trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt, weights_only=True)
     log.info("run folder: %s", output_dir)
