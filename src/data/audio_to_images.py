@@ -19,9 +19,9 @@ finished files; unreadable, empty or non-finite files are skipped with one warni
 from __future__ import annotations
 
 import json
-import sys
 import logging
 import multiprocessing
+import sys
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
@@ -216,7 +216,8 @@ def load_config(argv: list[str] | None) -> ConvertConfig:
     try:
         config: ConvertConfig = OmegaConf.to_object(parse_cli(ConvertConfig, sys.argv[1:] if argv is None else argv))
     except HelpRequested as request:
-        raise SystemExit(f"{(__doc__ or '').strip()}\n\n{request}") from None
+        sys.stdout.write(request.text(__doc__))
+        raise SystemExit(0) from None
     except (ValueError, OmegaConfBaseException) as err:
         raise SystemExit(f"audio_to_images: {err}") from err
     if config.workers < 1:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections import Counter
@@ -34,3 +35,16 @@ def list_files(root: str | Path, extensions: Sequence[str], kind: str) -> list[P
     if not files:
         raise FileNotFoundError(f"no {kind} files ({', '.join(extensions)}) found under {root}")
     return files
+
+
+def read_jsonl(path: Path) -> list[tuple[int, object]]:
+    """(line number, value) for every non-blank line of a JSON-lines file; a line that is not JSON
+    is a ValueError naming the file and the line."""
+    rows = []
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        if line.strip():
+            try:
+                rows.append((number, json.loads(line)))
+            except json.JSONDecodeError as err:
+                raise ValueError(f"{path}:{number}: not a JSON object ({err.msg})") from err
+    return rows

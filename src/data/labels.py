@@ -16,12 +16,13 @@ stops with their names, `unlabeled` trains them as a class of that name."""
 from __future__ import annotations
 
 import csv
-import json
 import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+
+from src.data.files import read_jsonl
 
 UNLABELED = "unlabeled"
 POLICIES = ("error", UNLABELED)
@@ -95,16 +96,10 @@ def _normal(key: str) -> str:
 
 def read_label_table(path: Path) -> dict[str, str]:
     """`file -> label` from a CSV with a `file,label` header or a JSONL of {"file", "label"} objects."""
-    rows: list[tuple[int, dict]] = []
-    with path.open(newline="") as handle:
-        if path.suffix.lower() == ".jsonl":
-            for number, line in enumerate(handle, start=1):
-                if line.strip():
-                    try:
-                        rows.append((number, json.loads(line)))
-                    except json.JSONDecodeError as err:
-                        raise ValueError(f"{path}:{number}: not a JSON object ({err.msg})") from err
-        else:
+    if path.suffix.lower() == ".jsonl":
+        rows = read_jsonl(path)
+    else:
+        with path.open(newline="") as handle:
             reader = csv.DictReader(handle)
             if not reader.fieldnames or not {"file", "label"} <= set(reader.fieldnames):
                 raise ValueError(f"{path}: a labels CSV needs a 'file,label' header, got {reader.fieldnames}")

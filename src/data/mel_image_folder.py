@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +10,7 @@ from torch.utils.data import Dataset
 
 from src.data.audio_folder import CROP_MODES
 from src.data.audio_to_images import METADATA
+from src.data.files import read_jsonl
 from src.data.mel_images import MelImageDataset, list_image_files
 
 
@@ -72,14 +72,5 @@ def read_sources(path: Path) -> dict[str, str]:
     """image file name -> source audio path, from an audio_to_images metadata.jsonl (empty if absent)."""
     if not path.is_file():
         return {}
-    sources = {}
-    for number, line in enumerate(path.read_text().splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise ValueError(f"{path}:{number}: not a JSON object ({err.msg})") from err
-        if isinstance(record, dict) and record.get("file_name") and record.get("source"):
-            sources[str(record["file_name"])] = str(record["source"])
-    return sources
+    return {str(record["file_name"]): str(record["source"]) for _, record in read_jsonl(path)
+            if isinstance(record, dict) and record.get("file_name") and record.get("source")}

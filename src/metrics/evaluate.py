@@ -161,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
         cfg = parse_config(sys.argv[1:] if argv is None else argv)
         report = evaluate(cfg)
     except HelpRequested as request:
-        sys.stdout.write(f"{(__doc__ or '').strip()}\n\n{request}\n")
+        sys.stdout.write(request.text(__doc__))
         return 0
     except (ValueError, FileNotFoundError) as err:
         log.error("%s", err)

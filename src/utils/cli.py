@@ -17,6 +17,11 @@ HELP_FLAGS = ("-h", "--help", "help")
 class HelpRequested(Exception):
     """`--help` on the command line; carries the accepted arguments with their defaults."""
 
+    def text(self, doc: str | None) -> str:
+        """What `--help` prints: the command's docstring, then its arguments."""
+        doc = (doc or "").strip()
+        return f"{doc}\n\n{self}\n" if doc else f"{self}\n"
+
 
 def describe_arguments(base: DictConfig) -> str:
     lines = ["arguments (key=value):"]
@@ -55,7 +60,6 @@ def run_cli(main: Callable[[list[str]], object]) -> None:
     try:
         main(sys.argv[1:])
     except HelpRequested as request:
-        doc = (sys.modules["__main__"].__doc__ or "").strip()
-        sys.stdout.write(f"{doc}\n\n{request}\n" if doc else f"{request}\n")
+        sys.stdout.write(request.text(sys.modules["__main__"].__doc__))
     except (ValueError, FileNotFoundError, FileExistsError) as err:
         sys.exit(f"error: {err}")

@@ -24,6 +24,7 @@ def test_help_lists_the_arguments_and_which_are_required():
 
 
 @pytest.mark.parametrize("command", [["-m", "src.metrics.evaluate"], ["generate.py"], ["-m", "src.generation.export"],
+                                     ["-m", "src.data.audio_to_images"],
                                      ["benchmarks/sampler_steps.py"]])
 def test_every_command_answers_help(command):
     result = subprocess.run([sys.executable, *command, "--help"], cwd=ROOT, capture_output=True, text=True, timeout=120)
