@@ -13,14 +13,13 @@ import io
 import shutil
 import sys
 import tempfile
-import time
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
-from common import markdown_table
+from common import markdown_table, timed
 from src.data.audio_folder import AudioFolderSpec, list_audio_files
 from src.utils.cli import parse_cli, run_cli
 
@@ -38,10 +37,11 @@ def write_folder(root: Path, files: int, seconds: float, rate: int, channels: in
 
 
 def timed_check(spec: AudioFolderSpec, root: Path, cache: Path | None) -> float:
-    start = time.perf_counter()
-    kept, problems = spec.check_files(list_audio_files(root), root, cache)
-    assert not problems and kept
-    return time.perf_counter() - start
+    def check() -> None:
+        kept, problems = spec.check_files(list_audio_files(root), root, cache)
+        assert not problems and kept
+
+    return timed(check)
 
 
 def main(argv: list[str]) -> None:
