@@ -23,7 +23,7 @@ from src.audio.io import (
     resample,
     to_channels,
 )
-from src.data.file_index import check_with_index
+from src.data.file_index import check_with_index, relative_names
 from src.data.file_probe import probe_audio
 from src.data.files import list_files
 
@@ -101,7 +101,7 @@ class AudioFolderSpec:
 
     def label_keys(self, files: list[Path], root: Path) -> list[str]:
         """What a label is looked up by: each file's path below the folder."""
-        return [file.relative_to(root).as_posix() for file in files]
+        return relative_names(files, root)
 
 
 def list_audio_files(root: str | Path) -> list[Path]:
