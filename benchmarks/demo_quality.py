@@ -26,6 +26,7 @@ from common import markdown_table
 from scoring import SCALE_HEADER, floor_scores, generate_clips, save_montage, save_pictures, scale_cells
 from src.checkpoints.files import read_checkpoint
 from src.checkpoints.trusted import instantiate_trusted
+from src.data.file_dataset import item_input
 from src.generation.checkpoint import load_model
 from src.metrics.memorization import memorization_check
 from src.utils.cli import parse_cli, run_cli
@@ -35,7 +36,7 @@ def training_clips(config: dict) -> torch.Tensor:
     datamodule = instantiate_trusted(config["datamodule"], "the checkpoint", "datamodule")
     datamodule.prepare_data()
     datamodule.setup("fit")
-    return torch.stack([datamodule.train_set[i] for i in range(len(datamodule.train_set))])
+    return torch.stack([item_input(datamodule.train_set[i]) for i in range(len(datamodule.train_set))])
 
 
 def main(argv: list[str]) -> None:

@@ -14,6 +14,7 @@ from torch.utils.data import Dataset
 from src.callbacks.samples import FixedNoiseGeneration
 from src.audio.io import normalize_loudness
 from src.data.audio_folder import AudioFolderSpec
+from src.data.file_dataset import item_input
 from src.data.synth import DRUM_KINDS, reference_kit
 from src.metrics.aligned import aligned_logmel
 from src.metrics.audio_sets import UNLABELED, label_of
@@ -58,7 +59,7 @@ def validation_reference(datamodule: pl.LightningDataModule, pl_module: pl.Light
     if dataset is None or len(dataset) < 4:
         return None
     indices = _even_indices(len(dataset), count)
-    items = torch.stack([dataset[i] for i in indices])
+    items = torch.stack([item_input(dataset[i]) for i in indices])
     if items.dim() != 3:
         with torch.no_grad():
             items = pl_module.decode_audio(items.to(pl_module.device)).cpu()
@@ -117,7 +118,7 @@ class SampleQuality(FixedNoiseGeneration):
         # A latent cache keeps the audio behind its latents as `train_clips`.
         dataset = getattr(datamodule, "train_clips", None)
         dataset = datamodule.train_set if dataset is None else dataset
-        clips = [dataset[i] for i in range(min(self.reference_clips, len(dataset)))]
+        clips = [item_input(dataset[i]) for i in range(min(self.reference_clips, len(dataset)))]
         if len(clips) < 2 or clips[0].dim() != 2:
             log.warning("SampleQuality needs (channels, samples) training audio; val/logmel_fd is off")
             return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,14 @@ class FixedNoiseGeneration(pl.Callback, ABC):
     """Every `every_n_validations` validations, sample `num_samples` clips from the same
     noise (seeded by `seed`) so results are comparable across the run, and hand them to
     `on_generated`. Sampling happens at the first validation batch, when EMA weights (if
-    any) are swapped in; it never touches the global RNG, so resumed runs stay exact."""
+    any) are swapped in; it never touches the global RNG, so resumed runs stay exact.
+
+    A class-conditional model samples its classes at its default guidance scale: with
+    `per_class` every class from the same first ceil(num_samples / classes) noises (so classes
+    compare at about the cost of num_samples clips), else the classes in turn over the
+    `num_samples` clips (a balanced set)."""
+
+    per_class = False
 
     def __init__(self, num_samples: int = 4, steps: int | None = None, seed: int = 0,
                  every_n_validations: int = 1) -> None:
@@ -48,8 +56,30 @@ class FixedNoiseGeneration(pl.Callback, ABC):
         self._validations += 1
         if (self._validations - 1) % self.every_n_validations or not trainer.is_global_zero:
             return
-        tensors = pl_module.sample_tensors(self.fixed_noise(pl_module), self.steps)
+        noise, labels = self.noise_and_labels(pl_module)
+        tensors = pl_module.sample_tensors(noise, self.steps, labels=labels)
         self.on_generated(trainer, pl_module, pl_module.decode_audio(tensors), tensors)
+
+    def noise_and_labels(self, pl_module: pl.LightningModule) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The fixed noise, and the class id of each clip for a conditional model (else None)."""
+        noise = self.fixed_noise(pl_module)
+        classes = len(getattr(pl_module, "labels", ()))
+        if not classes:
+            return noise, None
+        if self.per_class:
+            noise = noise[: math.ceil(noise.shape[0] / classes)]
+            labels = torch.arange(classes).repeat_interleave(noise.shape[0])
+            return noise.repeat(classes, *([1] * (noise.dim() - 1))), labels.to(noise.device)
+        return noise, (torch.arange(noise.shape[0]) % classes).to(noise.device)
+
+    @staticmethod
+    def clip_names(pl_module: pl.LightningModule, count: int) -> list[str]:
+        """`sample_00`, ... and, for a conditional model sampled per class, `sample_00_kick`, ..."""
+        labels = list(getattr(pl_module, "labels", ()))
+        if not labels:
+            return [f"sample_{i:02d}" for i in range(count)]
+        per_label = count // len(labels)
+        return [f"sample_{i % per_label:02d}_{labels[i // per_label]}" for i in range(count)]
 
     @abstractmethod
     def on_generated(self, trainer: pl.Trainer, pl_module: pl.LightningModule, audio: torch.Tensor,
@@ -63,6 +93,8 @@ class AudioSampleLogger(FixedNoiseGeneration):
     the generated image itself, `sample_XX_mel.png`, for image representations), whatever the
     logger, and sends them to W&B / TensorBoard when present."""
 
+    per_class = True
+
     def __init__(self, out_dir: str, num_samples: int = 4, steps: int | None = None, seed: int = 0,
                  every_n_validations: int = 1) -> None:
         super().__init__(num_samples, steps, seed, every_n_validations)
@@ -74,13 +106,14 @@ class AudioSampleLogger(FixedNoiseGeneration):
         step = trainer.global_step
         folder = self.out_dir / f"step_{step:07d}"
         images = []
-        for i, clip in enumerate(audio):
-            write_wav(folder / f"sample_{i:02d}.wav", clip, sample_rate)
-            spectrogram = save_spectrogram_png(folder / f"sample_{i:02d}.png", clip, sample_rate)
+        names = self.clip_names(pl_module, len(audio))
+        for i, (clip, name) in enumerate(zip(audio, names)):
+            write_wav(folder / f"{name}.wav", clip, sample_rate)
+            spectrogram = save_spectrogram_png(folder / f"{name}.png", clip, sample_rate)
             generated = pl_module.representation.image(tensors[i])
             if generated is not None:
-                save_mel_png(folder / f"sample_{i:02d}_mel.png", generated)
+                save_mel_png(folder / f"{name}_mel.png", generated)
             # Loggers get the generated image itself where there is one (mel family), else the spectrogram.
             images.append(spectrogram if generated is None else generated.unsqueeze(-1).expand(-1, -1, 3).numpy())
-        log_media(trainer.loggers, "samples", list(audio), images, sample_rate, step)
+        log_media(trainer.loggers, "samples", list(audio), images, sample_rate, step, names)
         log.info("wrote %d validation samples to %s", len(audio), folder)

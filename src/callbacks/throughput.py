@@ -4,18 +4,22 @@ from __future__ import annotations
 
 from functools import partial
 
-import torch
+from typing import Any
+
 from pytorch_lightning.callbacks import ThroughputMonitor
 
-
-def clips_in(batch: torch.Tensor) -> int:
-    return int(batch.shape[0])
+from src.data.file_dataset import split_batch
 
 
-def frames_in(batch: torch.Tensor, clip_length: int) -> int:
+def clips_in(batch: Any) -> int:
+    return int(split_batch(batch)[0].shape[0])
+
+
+def frames_in(batch: Any, clip_length: int) -> int:
     """Audio frames a batch stands for: clips x the clip length in samples. A batch may hold audio,
-    mel images or VAE latents, whose last axis is not time in samples, so it is not read from there."""
-    return int(batch.shape[0] * clip_length)
+    mel images or VAE latents (labelled or not), whose last axis is not time in samples, so it is
+    not read from there."""
+    return clips_in(batch) * clip_length
 
 
 class AudioThroughputMonitor(ThroughputMonitor):

@@ -23,6 +23,7 @@ from src.audio.io import (
     resample,
     to_channels,
 )
+from src.data.file_dataset import FileDataset, LabelSettings
 from src.data.file_index import check_with_index, relative_names
 from src.data.file_probe import probe_audio
 from src.data.files import list_files
@@ -33,7 +34,7 @@ CROP_MODES = ("start", "random", "center")
 
 
 @dataclass
-class AudioFolderSpec:
+class AudioFolderSpec(LabelSettings):
     """How files in a folder become clips. `path: null` means the built-in demo kit.
 
     crop: `start` suits one-shots (the attack is at the start), `random` suits long files
@@ -96,8 +97,8 @@ class AudioFolderSpec:
                 return f"silent: peak {peak_db:.1f} dBFS, below datamodule.dataset.silence_db={self.silence_db:g}"
         return None
 
-    def make_dataset(self, files: list[Path]) -> Dataset:
-        return AudioClipDataset(files, self)
+    def make_dataset(self, files: list[Path], labels: list[int] | None = None) -> Dataset:
+        return AudioClipDataset(files, self, labels)
 
     def label_keys(self, files: list[Path], root: Path) -> list[str]:
         """What a label is looked up by: each file's path below the folder."""
@@ -150,35 +151,22 @@ def split_files(files: list[Path], val_fraction: float, root: Path | None = None
     return [f for f in files if f not in val], [f for f in files if f in val]
 
 
-class AudioClipDataset(Dataset):
+class AudioClipDataset(FileDataset):
     """Loads, resamples, converts channels, crops/pads and normalises each file.
 
     Items are keyed by `index` or `(index, crop_seed)`; the seed makes random crops
-    reproducible across workers and resumes."""
+    reproducible across workers and resumes. A file that turns bad after the scan (header-only
+    scan, disk errors) is skipped with a warning rather than killing a long run."""
 
-    def __init__(self, files: list[Path], spec: AudioFolderSpec) -> None:
-        if not files:
-            raise ValueError("AudioClipDataset needs at least one file")
-        self.files = list(files)
+    skippable = (AudioDecodeError,)
+    kind = "audio file"
+
+    def __init__(self, files: list[Path], spec: AudioFolderSpec, labels: list[int] | None = None) -> None:
+        super().__init__(files, labels)
         self.spec = spec
-        self._warned: set[Path] = set()
 
-    def __len__(self) -> int:
-        return len(self.files)
-
-    def __getitem__(self, key: int | tuple[int, int]) -> torch.Tensor:
-        index, crop_seed = key if isinstance(key, tuple) else (key, key)
-        # A file can turn bad after the scan (header-only scan, disk errors): warn once
-        # and fall through to the next file rather than killing a long run.
-        for attempt in range(len(self.files)):
-            path = self.files[(index + attempt) % len(self.files)]
-            try:
-                return self.load_clip(path, crop_seed)
-            except AudioDecodeError as err:
-                if path not in self._warned:
-                    self._warned.add(path)
-                    log.warning("skipping unusable audio file: %s", err)
-        raise RuntimeError("every file in the dataset failed to load; see the warnings above")
+    def load(self, path: Path, seed: int) -> torch.Tensor:
+        return self.load_clip(path, seed)
 
     def load_clip(self, path: Path, crop_seed: int) -> torch.Tensor:
         spec = self.spec

@@ -60,9 +60,9 @@ class AudioDataModule(pl.LightningDataModule):
         batch_size / num_workers / pin_memory: DataLoader settings.
         seed: shuffling and random-crop seed.
         index_dir: where the file index of checked audio files is kept between starts (null: none).
-        labels: where class labels come from: none | folder | name:<regex> | a CSV or JSONL file
-            (src/data/labels.py).
-        unlabeled: what files without a label do: error (stop, naming them) | unlabeled (a class).
+
+    Class labels come from `dataset.labels` (src/data/labels.py); with them, items are
+    `(tensor, class id)` and `vocabulary` holds the label names.
     """
 
     def __init__(
@@ -75,8 +75,6 @@ class AudioDataModule(pl.LightningDataModule):
         pin_memory: bool = False,
         seed: int = 0,
         index_dir: str | None = None,
-        labels: str | None = None,
-        unlabeled: str = "error",
     ) -> None:
         super().__init__()
         if batch_size < 1:
@@ -87,8 +85,6 @@ class AudioDataModule(pl.LightningDataModule):
         self.batch_size = batch_size
         self.num_workers = num_workers
         self.index_dir = index_dir
-        self.label_source = labels
-        self.unlabeled = unlabeled
         self.vocabulary: Vocabulary | None = None
         self.labels: dict[Path, int] = {}  # class id per file, when there are labels
         self.pin_memory = pin_memory
@@ -96,6 +92,7 @@ class AudioDataModule(pl.LightningDataModule):
         self.train_set: Dataset | None = None
         self.val_set: Dataset | None = None
         self.skipped: list[str] = []
+        self._split: tuple[list[Path], list[Path]] | None = None
 
     @property
     def root(self) -> Path:
@@ -113,6 +110,14 @@ class AudioDataModule(pl.LightningDataModule):
     def setup(self, stage: str | None = None) -> None:
         if self.train_set is not None:
             return
+        train, val = self.split()
+        self.train_set = self.spec.make_dataset(train, self._labels_of(train))
+        self.val_set = self.spec.make_dataset(val, self._labels_of(val)) if val else None
+
+    def split(self) -> tuple[list[Path], list[Path]]:
+        """The usable files, split into training and validation, with their labels read (once)."""
+        if self._split is not None:
+            return self._split
         files = self.spec.list_files(self.root)
         good, self.skipped = self.spec.check_files(files, self.root, self.index_dir)
         for problem in self.skipped:
@@ -125,20 +130,30 @@ class AudioDataModule(pl.LightningDataModule):
             self.root, len(files), len(self.skipped), len(train), len(val),
         )
         self.read_labels(train, val)
-        self.train_set = self.spec.make_dataset(train)
-        self.val_set = self.spec.make_dataset(val) if val else None
+        self._split = train, val
+        return self._split
+
+    def label_vocabulary(self) -> Vocabulary | None:
+        """The labels' vocabulary (None without labels), read before any model exists: the
+        model's class embedding is sized from it."""
+        self.prepare_data()
+        self.split()
+        return self.vocabulary
 
     def read_labels(self, train: list[Path], val: list[Path]) -> None:
         """The vocabulary and each file's class id, with the counts per split in the log."""
         files = train + val
-        names = assign_labels(self.spec.label_keys(files, self.root), files, self.label_source, self.unlabeled,
-                              self.root)
+        source = self.spec.labels
+        names = assign_labels(self.spec.label_keys(files, self.root), files, source, self.spec.unlabeled, self.root)
         if names is None:
             return
         self.vocabulary = Vocabulary(tuple(sorted(set(names))))
         self.labels = {file: self.vocabulary.index(name) for file, name in zip(files, names)}
-        log.info("labels from %s: %s", self.label_source, describe_counts(
+        log.info("labels from %s: %s", source, describe_counts(
             self.vocabulary, {"train": names[: len(train)], "validation": names[len(train):]}))
+
+    def _labels_of(self, files: list[Path]) -> list[int] | None:
+        return [self.labels[file] for file in files] if self.vocabulary is not None else None
 
     def _loader(self, dataset: Dataset, sampler: Sampler | None) -> DataLoader:
         return DataLoader(

@@ -1,6 +1,6 @@
 """Class labels for the files of a data folder, and the label vocabulary.
 
-`datamodule.labels` says where labels come from:
+`datamodule.dataset.labels` says where labels come from:
 - `none`: no labels;
 - `folder`: the first-level subfolder (`kick/`, `snare/`, `hihat/`);
 - `name:<regex>`: the first group of a regular expression searched in the file name, for flat
@@ -10,7 +10,7 @@
 
 A label is found from a file's *key*: its path relative to the data folder, or, for a folder of mel
 images made by audio_to_images, the source audio file that `metadata.jsonl` names, so one labels
-file serves the audio and its images. Files without a label follow `datamodule.unlabeled`: `error`
+file serves the audio and its images. Files without a label follow `datamodule.dataset.unlabeled`: `error`
 stops with their names, `unlabeled` trains them as a class of that name."""
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ Labeler = Callable[[str], "str | None"]
 
 
 def make_labeler(source: str | None, root: Path) -> Labeler | None:
-    """key -> label (None when the file has none) for a `datamodule.labels` value; None for no labels."""
+    """key -> label (None when the file has none) for a `datamodule.dataset.labels` value; None for no labels."""
     if source in NO_LABELS:
         return None
     source = str(source)
@@ -69,9 +69,9 @@ def _name_labeler(expression: str) -> Labeler:
     try:
         pattern = re.compile(expression)
     except re.error as err:
-        raise ValueError(f"datamodule.labels=name:{expression}: not a regular expression ({err})") from err
+        raise ValueError(f"datamodule.dataset.labels=name:{expression}: not a regular expression ({err})") from err
     if pattern.groups < 1:
-        raise ValueError(f"datamodule.labels=name:{expression}: the expression needs a group, "
+        raise ValueError(f"datamodule.dataset.labels=name:{expression}: the expression needs a group, "
                          "whose match is the label, e.g. name:^([a-z]+)")
 
     def label(key: str) -> str | None:
@@ -86,7 +86,7 @@ def _table_path(source: str, root: Path) -> Path:
     for candidate in (path, root / path):
         if candidate.is_file():
             return candidate
-    raise ValueError(f"datamodule.labels={source}: not none, folder or name:<regex>, and no such labels file "
+    raise ValueError(f"datamodule.dataset.labels={source}: not none, folder or name:<regex>, and no such labels file "
                      f"(looked at {path} and {root / path})")
 
 
@@ -117,7 +117,7 @@ def assign_labels(keys: list[str], files: list[Path], source: str | None, policy
     """One label per file (None when `source` is none). Files without one raise a ValueError naming
     them, or become `unlabeled`, as `policy` says."""
     if policy not in POLICIES:
-        raise ValueError(f"datamodule.unlabeled must be one of {POLICIES}, got {policy!r}")
+        raise ValueError(f"datamodule.dataset.unlabeled must be one of {POLICIES}, got {policy!r}")
     labeler = make_labeler(source, root)
     if labeler is None:
         return None
@@ -126,8 +126,8 @@ def assign_labels(keys: list[str], files: list[Path], source: str | None, policy
     if missing and policy == "error":
         named = ", ".join(str(file) for file in missing[:SHOWN])
         more = f" and {len(missing) - SHOWN} more" if len(missing) > SHOWN else ""
-        raise ValueError(f"{len(missing)} of {len(files)} files have no label under datamodule.labels={source}: "
-                         f"{named}{more}; label them, or set datamodule.unlabeled=unlabeled to train them as "
+        raise ValueError(f"{len(missing)} of {len(files)} files have no label under datamodule.dataset.labels={source}: "
+                         f"{named}{more}; label them, or set datamodule.dataset.unlabeled=unlabeled to train them as "
                          f"class '{UNLABELED}'")
     return [label or UNLABELED for label in labels]
 

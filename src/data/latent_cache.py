@@ -29,16 +29,19 @@ MEL_KEYS = ("sample_rate", "x_res", "y_res", "n_fft", "hop_length", "top_db", "q
 
 
 class CachedLatents(Dataset):
-    """Items of a (N, channels, height, width) tensor, keyed by index or (index, crop seed)."""
+    """Items of a (N, channels, height, width) tensor, keyed by index or (index, crop seed); with
+    `labels`, items are (latent, class id) as the audio dataset's are."""
 
-    def __init__(self, latents: torch.Tensor) -> None:
+    def __init__(self, latents: torch.Tensor, labels: list[int] | None = None) -> None:
         self.latents = latents
+        self.labels = labels
 
     def __len__(self) -> int:
         return self.latents.shape[0]
 
-    def __getitem__(self, key: int | tuple[int, int]) -> torch.Tensor:
-        return self.latents[key[0] if isinstance(key, tuple) else key]
+    def __getitem__(self, key: int | tuple[int, int]) -> torch.Tensor | tuple[torch.Tensor, int]:
+        index = key[0] if isinstance(key, tuple) else key
+        return self.latents[index] if self.labels is None else (self.latents[index], self.labels[index])
 
 
 def cache_key(representation: LatentRepresentation, clips: AudioClipDataset) -> str:
@@ -51,6 +54,7 @@ def cache_key(representation: LatentRepresentation, clips: AudioClipDataset) -> 
         "mel": {key: getattr(representation.mel, key) for key in MEL_KEYS},
         "clips": dataclasses.asdict(clips.spec),
         "files": stats,
+        "labels": clips.labels,
     }
     digest.update(json.dumps(settings, sort_keys=True, default=str).encode())
     return digest.hexdigest()[:16]
@@ -58,21 +62,27 @@ def cache_key(representation: LatentRepresentation, clips: AudioClipDataset) -> 
 
 @torch.no_grad()
 def encode_clips(representation: LatentRepresentation, clips: AudioClipDataset, batch_size: int,
-                 device: torch.device) -> torch.Tensor:
-    """(N, latent_channels, h, w) unscaled latents of every clip, in dataset order, on the CPU."""
-    loader = DataLoader(clips, batch_size=batch_size, shuffle=False)
-    return torch.cat([representation.latents(batch.to(device)).float().cpu() for batch in loader])
+                 device: torch.device) -> tuple[torch.Tensor, list[int] | None]:
+    """(N, latent_channels, h, w) unscaled latents of every clip, in dataset order, on the CPU, and
+    the class id of each clip served (None without labels)."""
+    latents, labels = [], []
+    for batch in DataLoader(clips, batch_size=batch_size, shuffle=False):
+        audio, label = batch if isinstance(batch, (list, tuple)) else (batch, None)
+        latents.append(representation.latents(audio.to(device)).float().cpu())
+        labels += label.tolist() if label is not None else []
+    return torch.cat(latents), (labels if clips.labels is not None else None)
 
 
-def write_cache(path: Path, latents: torch.Tensor, clips: AudioClipDataset) -> None:
+def write_cache(path: Path, latents: torch.Tensor, labels: list[int] | None, clips: AudioClipDataset) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".partial")
-    torch.save({"latents": latents, "files": [str(p) for p in clips.files]}, partial)
+    torch.save({"latents": latents, "labels": labels, "files": [str(p) for p in clips.files]}, partial)
     os.replace(partial, path)  # atomic: an interrupted write never looks like a cache
 
 
-def read_cache(path: Path) -> torch.Tensor:
-    return torch.load(path, map_location="cpu", weights_only=True)["latents"]
+def read_cache(path: Path) -> CachedLatents:
+    cache = torch.load(path, map_location="cpu", weights_only=True)
+    return CachedLatents(cache["latents"], cache.get("labels"))
 
 
 class LatentCacheDataModule(AudioDataModule):
@@ -87,15 +97,13 @@ class LatentCacheDataModule(AudioDataModule):
 
     def __init__(self, dataset: AudioFolderSpec, demo_dir: str, cache_dir: str, val_fraction: float = 0.1,
                  batch_size: int = 8, num_workers: int = 0, pin_memory: bool = False, seed: int = 0,
-                 encode_batch_size: int = 16, index_dir: str | None = None, labels: str | None = None,
-                 unlabeled: str = "error") -> None:
+                 encode_batch_size: int = 16, index_dir: str | None = None) -> None:
         if dataset.crop == "random":
             raise ValueError("datamodule.dataset.crop=random draws a new window every epoch, which a latent "
                              "cache cannot hold: use crop=start or crop=center with datamodule=latent_cache")
         if encode_batch_size < 1:
             raise ValueError(f"datamodule.encode_batch_size must be at least 1, got {encode_batch_size}")
-        super().__init__(dataset, demo_dir, val_fraction, batch_size, num_workers, pin_memory, seed, index_dir,
-                         labels, unlabeled)
+        super().__init__(dataset, demo_dir, val_fraction, batch_size, num_workers, pin_memory, seed, index_dir)
         self.cache_dir = Path(cache_dir)
         self.encode_batch_size = encode_batch_size
         self.representation: LatentRepresentation | None = None
@@ -133,7 +141,8 @@ class LatentCacheDataModule(AudioDataModule):
         path = self.cache_dir / f"{split}-{cache_key(representation, clips)}.pt"
         if (self.trainer is None or self.trainer.is_global_zero) and not path.is_file():
             log.info("encoding %d %s clips into the latent cache %s", len(clips), split, path)
-            write_cache(path, encode_clips(representation, clips, self.encode_batch_size, self.device), clips)
+            latents, labels = encode_clips(representation, clips, self.encode_batch_size, self.device)
+            write_cache(path, latents, labels, clips)
         if self.trainer is not None:
             self.trainer.strategy.barrier("latent_cache")  # other ranks wait for rank 0's file
-        return CachedLatents(read_cache(path))
+        return read_cache(path)

@@ -10,12 +10,13 @@ from torch.utils.data import Dataset
 
 from src.data.audio_folder import CROP_MODES
 from src.data.audio_to_images import METADATA
+from src.data.file_dataset import LabelSettings
 from src.data.files import read_jsonl
 from src.data.mel_images import MelImageDataset, list_image_files
 
 
 @dataclass
-class MelImageFolderSpec:
+class MelImageFolderSpec(LabelSettings):
     """`path` holds 8-bit grayscale mel images of `height` (= mel bins) x `width` (= frames).
 
     Items are already in the mel representation's [-1, 1] scale, so the model skips encoding."""
@@ -53,8 +54,8 @@ class MelImageFolderSpec:
             good.append(path)
         return good, problems
 
-    def make_dataset(self, files: list[Path]) -> Dataset:
-        return MelImageDataset(files, height=self.height, width=self.width)
+    def make_dataset(self, files: list[Path], labels: list[int] | None = None) -> Dataset:
+        return MelImageDataset(files, height=self.height, width=self.width, labels=labels)
 
     def label_keys(self, files: list[Path], root: Path) -> list[str]:
         """What a label is looked up by: the source audio file that audio_to_images' metadata.jsonl

@@ -3,18 +3,15 @@ training tensors already in the mel representation's [-1, 1] scale."""
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
-from torch.utils.data import Dataset
 
+from src.data.file_dataset import FileDataset
 from src.data.files import list_files
 from src.representations.mel import GREY_MAX
-
-log = logging.getLogger(__name__)
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
 
@@ -43,7 +40,7 @@ def list_image_files(root: str | Path) -> list[Path]:
     return list_files(root, IMAGE_EXTENSIONS, "mel image")
 
 
-class MelImageDataset(Dataset):
+class MelImageDataset(FileDataset):
     """Items are (1, H, W) float tensors in [-1, 1] (grey / 255 * 2 - 1).
 
     `height` / `width`, when given, are enforced: a file of another size is a settings
@@ -52,33 +49,19 @@ class MelImageDataset(Dataset):
     the audio dataset does. Keys are `index` or `(index, seed)`; the seed is unused but
     accepted so the audio datamodule's sampler works unchanged."""
 
-    def __init__(self, files: list[Path], height: int | None = None, width: int | None = None) -> None:
-        if not files:
-            raise ValueError("MelImageDataset needs at least one image file")
+    skippable = (MelImageDecodeError,)
+    kind = "mel image"
+
+    def __init__(self, files: list[Path], height: int | None = None, width: int | None = None,
+                 labels: list[int] | None = None) -> None:
         for name, size in (("height", height), ("width", width)):
             if size is not None and size < 1:
                 raise ValueError(f"MelImageDataset {name} must be positive, got {size}")
-        self.files = list(files)
+        super().__init__(files, labels)
         self.height = height
         self.width = width
-        self._warned: set[Path] = set()
 
-    def __len__(self) -> int:
-        return len(self.files)
-
-    def __getitem__(self, key: int | tuple[int, int]) -> torch.Tensor:
-        index = key[0] if isinstance(key, tuple) else key
-        for attempt in range(len(self.files)):
-            path = self.files[(index + attempt) % len(self.files)]
-            try:
-                return self.load(path)
-            except MelImageDecodeError as err:
-                if path not in self._warned:
-                    self._warned.add(path)
-                    log.warning("skipping unreadable mel image: %s", err)
-        raise RuntimeError("every image in the dataset failed to load; see the warnings above")
-
-    def load(self, path: Path) -> torch.Tensor:
+    def load(self, path: Path, seed: int = 0) -> torch.Tensor:
         grey = load_mel_png(path)
         height, width = grey.shape
         if (self.height is not None and height != self.height) or (self.width is not None and width != self.width):

@@ -6,11 +6,17 @@
 The folder loads offline with `DiffusionPipeline.from_pretrained(out_dir)` and generates with
 `pipeline(batch_size=..., steps=..., generator=...)`. The weights are the checkpoint's EMA
 weights (what `load_model` puts into the model).
+
+AudioDiffusionPipeline calls its UNet without class labels, so a class-conditional model is
+written as its components instead (unet/ with its class embedding, scheduler/, mel/, vqvae/ for
+latent models) plus `labels.json` (the vocabulary, the null label and the default guidance
+scale); README shows the few lines that sample them with `class_labels`.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +37,7 @@ from src.utils.cli import parse_cli, run_cli
 
 log = logging.getLogger(__name__)
 PIPELINE_INDEX = "model_index.json"
+LABELS_FILE = "labels.json"
 # The pipeline's schedulers step on integer timesteps of the model's own DDPM schedule.
 PIPELINE_SCHEDULERS: dict[str, type[SchedulerMixin]] = {"ddim": DDIMScheduler, "ddpm": DDPMScheduler}
 
@@ -100,18 +107,30 @@ def export_audio_diffusion_pipeline(
     sampler = sampler or (model.sampler if model.sampler in PIPELINE_SCHEDULERS else "ddim")
     check_pipeline_sampler(sampler)
     out_dir = Path(out_dir)
-    if (out_dir / PIPELINE_INDEX).exists() and not overwrite:
+    if ((out_dir / PIPELINE_INDEX).exists() or (out_dir / LABELS_FILE).exists()) and not overwrite:
         raise FileExistsError(f"{out_dir} already holds a pipeline; pass overwrite=true to replace it")
     sample_size = tuple(model.representation.tensor_shape()[1:])
-    pipeline = AudioDiffusionPipeline(
-        vqvae=vqvae,
-        unet=exported_unet(network, sample_size),
-        mel=mel_component(mel),
-        scheduler=PIPELINE_SCHEDULERS[sampler].from_config(model.process.scheduler.config),
-    )
+    components = {
+        "vqvae": vqvae,
+        "unet": exported_unet(network, sample_size),
+        "mel": mel_component(mel),
+        "scheduler": PIPELINE_SCHEDULERS[sampler].from_config(model.process.scheduler.config),
+    }
     out_dir.mkdir(parents=True, exist_ok=True)
-    pipeline.save_pretrained(out_dir)
+    if model.labels:
+        write_components(components, model, out_dir)
+    else:
+        AudioDiffusionPipeline(**components).save_pretrained(out_dir)
     return out_dir
+
+
+def write_components(components: dict, model: AudioDiffusionModule, out_dir: Path) -> None:
+    """A class-conditional model's pipeline parts, each in its own folder, and its vocabulary."""
+    for name, component in components.items():
+        if component is not None:
+            component.save_pretrained(out_dir / name)
+    labels = {"labels": list(model.labels), "null_label": len(model.labels), "cfg_scale": model.cfg_scale}
+    (out_dir / LABELS_FILE).write_text(json.dumps(labels, indent=2) + "\n")
 
 
 def main(argv: list[str]) -> None:
@@ -127,7 +146,11 @@ def main(argv: list[str]) -> None:
                                                   overwrite=args.overwrite)
     except ValueError as err:
         raise ValueError(f"{args.ckpt}: {err}") from err
-    log.info("exported %s -> %s (load with DiffusionPipeline.from_pretrained)", args.ckpt, out_dir)
+    if model.labels:
+        log.info("exported the components of %s -> %s (a class-conditional model: see README for sampling them "
+                 "with class_labels)", args.ckpt, out_dir)
+    else:
+        log.info("exported %s -> %s (load with DiffusionPipeline.from_pretrained)", args.ckpt, out_dir)
 
 
 if __name__ == "__main__":

@@ -39,6 +39,7 @@ def export_checkpoint(ckpt: str | Path, out_dir: str | Path, overwrite: bool = F
     exported = {
         "state_dict": checkpoint["state_dict"],  # EMA weights when training used EMA (see EMAWeightAveraging)
         CONFIG_KEY: checkpoint[CONFIG_KEY],
+        "labels": checkpoint[CONFIG_KEY].get("model", {}).get("labels"),  # the vocabulary (also in the config)
         "global_step": checkpoint.get("global_step"),
         "epoch": checkpoint.get("epoch"),
         "exported_from": str(resolve_checkpoint_path(ckpt).resolve()),

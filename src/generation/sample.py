@@ -15,7 +15,7 @@ from tqdm import tqdm
 from src.audio.io import write_wav
 from src.audio.spectrogram import save_spectrogram_png
 from src.generation.checkpoint import load_model
-from src.generation.modes.runners import mode_sampler, run_mode
+from src.generation.modes.runners import NO_LABEL, mode_sampler, run_mode
 from src.models.diffusion_module import AudioDiffusionModule
 from src.representations.mel import save_mel_png
 
@@ -47,6 +47,9 @@ class GenerateArgs:
     crossfade: float = 0.02         # continue: seconds of crossfade at each join
     loop: bool = False              # make each output loop seamlessly
     loop_seam: float = 0.1          # seconds regenerated around the loop point
+    label: str | None = None        # class to make (conditional models): a label name, all (num_samples per label), or null (unconditional)
+    label2: str | None = None       # interpolate: the class of the second end (default: label)
+    cfg_scale: float | None = None  # classifier-free guidance for label: 0 ignores it, 1 conditional, >1 stronger (default: the model's)
 
 
 def pick_device(name: str) -> torch.device:
@@ -61,8 +64,11 @@ def pick_device(name: str) -> torch.device:
 def describe_sampling(args: GenerateArgs, model: AudioDiffusionModule) -> dict[str, object]:
     """Log the process and sampler, with `steps` as steps and as network evaluations per clip."""
     sampler = model.make_sampler(args.sampler, args.eta) if args.mode == "sample" else mode_sampler(args, model)
+    scale = model.cfg_scale if args.cfg_scale is None else args.cfg_scale
+    # guidance runs the network with the label and with the null label at every evaluation
+    guided = bool(model.labels) and args.label not in NO_LABEL and scale not in (0.0, 1.0)
     info = {"process": model.process.describe(), "sampler": sampler.name, "steps": args.steps,
-            "network_evaluations_per_clip": sampler.evaluations(args.steps)}
+            "network_evaluations_per_clip": sampler.evaluations(args.steps) * (2 if guided else 1)}
     log.info("%s, sampler %s: %d steps = %d network evaluations per clip", info["process"], info["sampler"],
              args.steps, info["network_evaluations_per_clip"])
     return info
@@ -81,15 +87,17 @@ def generate(args: GenerateArgs) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     generator = torch.Generator().manual_seed(args.seed)
     started = time.perf_counter()
-    clips, images = run_mode(args, model, generator)
+    clips, images, labels = run_mode(args, model, generator)
     files = []
-    for index, (clip, image) in enumerate(tqdm(list(zip(clips, images)), desc="writing", unit="clip")):
-        stem = f"sample_{index:03d}"
+    for index, (clip, image, label) in enumerate(tqdm(list(zip(clips, images, labels)), desc="writing", unit="clip")):
+        stem = f"sample_{index:03d}" if label is None else f"sample_{index:03d}_{label}"
         write_wav(out_dir / f"{stem}.wav", clip, rate)
         save_spectrogram_png(out_dir / f"{stem}.png", clip, rate)
         if image is not None:  # mel models: the generated mel image itself
             save_mel_png(out_dir / f"{stem}_mel.png", image)
         files.append(f"{stem}.wav")
+    sampling["labels"] = labels
+    sampling["cfg_scale"] = (model.cfg_scale if args.cfg_scale is None else args.cfg_scale) if model.labels else None
     write_manifest(out_dir, args, config, files, rate, device, time.perf_counter() - started, sampling)
     log.info("wrote %d clips to %s", len(files), out_dir)
     return out_dir

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
 
+from src.data.file_dataset import split_batch
 from src.models.base import ConfiguredModule
 from src.checkpoints.legacy import upgrade_checkpoint
-from src.networks.base import Network
+from src.networks.base import Network, NetworkFn
+from src.networks.conditioning import Guided, WithLabels, drop_labels
 from src.processes.base import Process
 from src.representations.base import Representation
 from src.samplers.base import Denoiser, Sampler
@@ -30,6 +32,12 @@ class AudioDiffusionModule(ConfiguredModule):
         eta: default noise of the ancestral sampler (null: its own default, 1).
         sample_steps: sampling steps used by validation-time generation.
         val_seed: seed for validation noise, so validation losses are comparable across the run.
+        labels: the class vocabulary of a class-conditional model (train.py fills it from the data's
+            labels); null for an unconditional one. The network needs num_classes = len(labels).
+        cfg_dropout: share of training labels replaced by the null label, so that one model learns
+            every class and the unconditional case that classifier-free guidance needs.
+        cfg_scale: default guidance scale when sampling a class (0 unconditional, 1 the conditional
+            model alone, > 1 stronger adherence to the class).
     """
 
     def __init__(
@@ -43,6 +51,9 @@ class AudioDiffusionModule(ConfiguredModule):
         eta: float | None = None,
         sample_steps: int = 50,
         val_seed: int = 1234,
+        labels: Sequence[str] | None = None,
+        cfg_dropout: float = 0.1,
+        cfg_scale: float = 1.0,
     ) -> None:
         super().__init__(optimizer, scheduler)
         if not isinstance(network, Network) or not isinstance(process, Process):
@@ -57,10 +68,50 @@ class AudioDiffusionModule(ConfiguredModule):
         make_sampler(self.sampler, process, eta)  # a bad default fails at start, not at the first validation
         self.sample_steps = sample_steps
         self.val_seed = val_seed
+        self.labels = check_vocabulary(labels, network.num_classes)
+        if not 0.0 <= cfg_dropout <= 1.0 or cfg_scale < 0:
+            raise ValueError(f"model.cfg_dropout must be in [0, 1] and model.cfg_scale at least 0, "
+                             f"got {cfg_dropout} and {cfg_scale}")
+        self.cfg_dropout = cfg_dropout
+        self.cfg_scale = cfg_scale
 
     @property
     def denoiser(self) -> Denoiser:
-        return Denoiser(self.process, self.network)
+        """The unconditional denoiser (a conditional model's null label)."""
+        return self.conditioned(None)
+
+    def conditioned(self, labels: torch.Tensor | None, cfg_scale: float | None = None) -> Denoiser:
+        """The denoiser for `labels` (one class id, or one row of mixing weights, per item; None:
+        the null label) under classifier-free guidance `cfg_scale` (default: the model's)."""
+        if labels is None:
+            return Denoiser(self.process, WithLabels(self.network, None))
+        if not self.labels:
+            raise ValueError("this model was trained without labels; sample it without label=")
+        scale = self.cfg_scale if cfg_scale is None else cfg_scale
+        return Denoiser(self.process, Guided(self.network, labels.to(self.device), scale))
+
+    def label_ids(self, names: Sequence[str]) -> torch.Tensor:
+        """Class ids of label names; an unknown name is an error listing the known ones."""
+        if not self.labels:
+            raise ValueError("this model was trained without labels; sample it without label=")
+        unknown = [name for name in names if name not in self.labels]
+        if unknown:
+            raise ValueError(f"unknown label {unknown[0]!r}; the known labels are: {', '.join(self.labels)}")
+        return torch.tensor([self.labels.index(name) for name in names], dtype=torch.long)
+
+    def batch_network(self, batch: Any) -> tuple[torch.Tensor, NetworkFn]:
+        """(clean model tensors, the network to train them with): a labelled batch binds its labels,
+        each replaced by the null label with probability cfg_dropout (never in validation)."""
+        audio, labels = split_batch(batch)
+        x = self.encode_batch(audio)
+        if not self.labels:
+            return x, self.network
+        if labels is None:
+            raise ValueError("this model is class-conditional (model.labels) but the data has no labels: "
+                             "set datamodule.dataset.labels")
+        if self.training:
+            labels = drop_labels(labels, self.cfg_dropout, self.network.num_classes)
+        return x, WithLabels(self.network, labels)
 
     def encode_batch(self, batch: torch.Tensor) -> torch.Tensor:
         """Encode a data batch, checking it has the shape the model was built for."""
@@ -74,19 +125,21 @@ class AudioDiffusionModule(ConfiguredModule):
             )
         return x
 
-    def training_step(self, batch: torch.Tensor, batch_idx: int) -> torch.Tensor:
-        loss = self.process.loss(self.network, self.encode_batch(batch))
-        self.log("train/loss", loss, prog_bar=True, batch_size=batch.shape[0])
+    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+        x, network = self.batch_network(batch)
+        loss = self.process.loss(network, x)
+        self.log("train/loss", loss, prog_bar=True, batch_size=x.shape[0])
         return loss
 
-    def validation_step(self, batch: torch.Tensor, batch_idx: int) -> None:
+    def validation_step(self, batch: Any, batch_idx: int) -> None:
         # Fixed noise per batch makes val/loss comparable between validations, and
         # fork_rng keeps validation from shifting the training RNG stream (exact resume).
         devices = [self.device] if self.device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(self.val_seed + batch_idx)
-            loss = self.process.loss(self.network, self.encode_batch(batch))
-        self.log("val/loss", loss, prog_bar=True, sync_dist=True, batch_size=batch.shape[0])
+            x, network = self.batch_network(batch)
+            loss = self.process.loss(network, x)
+        self.log("val/loss", loss, prog_bar=True, sync_dist=True, batch_size=x.shape[0])
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         # Runs before Lightning loads the weights: a run started before the process layer resumes.
@@ -107,12 +160,14 @@ class AudioDiffusionModule(ConfiguredModule):
 
     @torch.no_grad()
     def sample_tensors(self, noise: torch.Tensor, steps: int | None = None, sampler: str | None = None,
-                       eta: float | None = None) -> torch.Tensor:
-        """Denoised model tensors; `sampler` / `eta` override the model's defaults."""
+                       eta: float | None = None, labels: torch.Tensor | None = None,
+                       cfg_scale: float | None = None) -> torch.Tensor:
+        """Denoised model tensors; `sampler` / `eta` override the model's defaults; `labels` (one
+        class id per item, None: unconditional) are sampled with guidance `cfg_scale`."""
         steps = steps or self.sample_steps
         self.process.check_steps(steps)
         self.network.check_shape(tuple(noise.shape[1:]))
-        return sample(self.denoiser, noise, steps, self.make_sampler(sampler, eta))
+        return sample(self.conditioned(labels, cfg_scale), noise, steps, self.make_sampler(sampler, eta))
 
     @torch.no_grad()
     def decode_audio(self, x: torch.Tensor) -> torch.Tensor:
@@ -120,11 +175,25 @@ class AudioDiffusionModule(ConfiguredModule):
 
     @torch.no_grad()
     def generate(self, num_samples: int, steps: int | None = None, generator: torch.Generator | None = None,
-                 length: int | None = None, sampler: str | None = None, eta: float | None = None) -> torch.Tensor:
+                 length: int | None = None, sampler: str | None = None, eta: float | None = None,
+                 labels: torch.Tensor | None = None, cfg_scale: float | None = None) -> torch.Tensor:
         """Audio (num_samples, channels, samples) from fresh Gaussian noise."""
-        return self.generate_from_noise(self.noise(num_samples, generator, length), steps, sampler, eta)
+        return self.generate_from_noise(self.noise(num_samples, generator, length), steps, sampler, eta,
+                                        labels, cfg_scale)
 
     @torch.no_grad()
     def generate_from_noise(self, noise: torch.Tensor, steps: int | None = None, sampler: str | None = None,
-                            eta: float | None = None) -> torch.Tensor:
-        return self.decode_audio(self.sample_tensors(noise, steps, sampler, eta))
+                            eta: float | None = None, labels: torch.Tensor | None = None,
+                            cfg_scale: float | None = None) -> torch.Tensor:
+        return self.decode_audio(self.sample_tensors(noise, steps, sampler, eta, labels, cfg_scale))
+
+
+def check_vocabulary(labels: Sequence[str] | None, num_classes: int) -> tuple[str, ...]:
+    """The label names as a tuple (empty: unconditional), checked against the network's classes."""
+    names = tuple(str(name) for name in labels or ())
+    if len(set(names)) != len(names):
+        raise ValueError(f"model.labels must be distinct names, got {list(names)}")
+    if len(names) != num_classes:
+        raise ValueError(f"model.labels has {len(names)} labels but model.network.num_classes={num_classes}; "
+                         "they must agree (train.py sets both from the data's labels)")
+    return names

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import logging
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from itertools import islice
 from typing import Any
 
@@ -18,6 +18,7 @@ import torch
 from pytorch_lightning.callbacks import WeightAveraging
 
 from src.checkpoints.files import CONFIG_KEY
+from src.data.file_dataset import split_batch
 from src.models.diffusion_module import AudioDiffusionModule
 from src.networks.base import Network
 from src.processes.base import Process
@@ -45,6 +46,9 @@ class LatentDiffusionModule(AudioDiffusionModule):
         sample_steps: int = 50,
         val_seed: int = 1234,
         scale_batches: int = 8,
+        labels: Sequence[str] | None = None,
+        cfg_dropout: float = 0.1,
+        cfg_scale: float = 1.0,
     ) -> None:
         if not isinstance(representation, LatentRepresentation):
             raise ValueError("model.representation must be a LatentRepresentation, "
@@ -54,7 +58,8 @@ class LatentDiffusionModule(AudioDiffusionModule):
                              "set model.vae only (the representation interpolates it)")
         if scale_batches < 1:
             raise ValueError(f"model.scale_batches must be at least 1, got {scale_batches}")
-        super().__init__(representation, network, process, optimizer, scheduler, sampler, eta, sample_steps, val_seed)
+        super().__init__(representation, network, process, optimizer, scheduler, sampler, eta, sample_steps, val_seed,
+                         labels, cfg_dropout, cfg_scale)
         self.scale_batches = scale_batches
 
     def on_fit_start(self) -> None:
@@ -68,7 +73,7 @@ class LatentDiffusionModule(AudioDiffusionModule):
                              "or set model.representation.scaling_factor")
         # Own RNG fork: measuring must not shift the training noise stream.
         with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
-            batches = islice(datamodule.train_dataloader(), self.scale_batches)
+            batches = (split_batch(batch)[0] for batch in islice(datamodule.train_dataloader(), self.scale_batches))
             value = self.representation.measure_scaling_factor(batches)
         value = float(self.trainer.strategy.broadcast(value, src=0))  # every rank uses rank 0's value
         self.representation.set_scaling_factor(value)

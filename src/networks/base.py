@@ -6,16 +6,33 @@ business (src/processes): every network plugs into every process."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 
 import torch
 from torch import nn
+
+# What processes and samplers call: f(x, c_noise). A Network is one; so is a Network with labels
+# bound (src/networks/conditioning.py).
+NetworkFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+class ClassEmbedding(nn.Embedding):
+    """nn.Embedding that also takes mixing weights: a float (batch, classes) tensor gives the
+    weighted sum of the class vectors (interpolating from one class to another). Its weights are
+    an nn.Embedding's, so checkpoints and diffusers exports see a plain class embedding."""
+
+    def forward(self, labels: torch.Tensor) -> torch.Tensor:
+        if labels.is_floating_point():
+            return labels.to(self.weight.dtype) @ self.weight
+        return super().forward(labels)
 
 
 class Network(nn.Module, ABC):
     """`forward(x, c_noise, labels)`: x is a batch of model tensors, c_noise one noise-conditioning
     value per item, in the process's units (about 0..1; see each process), and labels one class id
-    per item for a network built with `num_classes` > 0. Class id `num_classes` (or labels=None) is
-    the null label: the unconditional model that classifier-free guidance trains alongside."""
+    per item for a network built with `num_classes` > 0, or one row of mixing weights over the
+    `num_classes + 1` classes per item. Class id `num_classes` (or labels=None) is the null label:
+    the unconditional model that classifier-free guidance trains alongside."""
 
     num_classes: int = 0
 
@@ -32,6 +49,11 @@ class Network(nn.Module, ABC):
             return None
         if labels is None:
             return torch.full((batch,), self.num_classes, dtype=torch.long, device=device)
+        if labels.is_floating_point():
+            if labels.shape != (batch, self.num_classes + 1):
+                raise ValueError(f"label mixing weights must be ({batch}, {self.num_classes + 1}), "
+                                 f"got {tuple(labels.shape)}")
+            return labels.to(device=device)
         if labels.shape != (batch,) or labels.min() < 0 or labels.max() > self.num_classes:
             raise ValueError(f"labels must be {batch} class ids in [0, {self.num_classes}] "
                              f"({self.num_classes} = none), got {labels.tolist()}")

@@ -25,7 +25,8 @@ class WithLabels:
 
 class Guided:
     """Classifier-free guidance: f_null + scale * (f_label - f_null), both from one batched call.
-    scale 1 is the conditional model alone, 0 the unconditional one."""
+    scale 1 is the conditional model alone, 0 the unconditional one. `labels` are class ids, or
+    mixing weights over the classes (see Network)."""
 
     def __init__(self, network: Network, labels: torch.Tensor, scale: float) -> None:
         if scale < 0:
@@ -39,10 +40,27 @@ class Guided:
             return self.network(x, c_noise, self.labels)
         if self.scale == 0.0:
             return self.network(x, c_noise, None)
-        null = torch.full_like(self.labels, self.network.num_classes)
+        null = null_labels_like(self.labels, self.network.num_classes)
         both = self.network(torch.cat([x, x]), torch.cat([c_noise, c_noise]), torch.cat([self.labels, null]))
         labelled, unconditional = both.chunk(2)
         return unconditional + self.scale * (labelled - unconditional)
+
+
+def null_labels_like(labels: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """The null label in the form of `labels`: class id `num_classes`, or its one-hot weights."""
+    if labels.is_floating_point():
+        null = torch.zeros_like(labels)
+        null[:, num_classes] = 1.0
+        return null
+    return torch.full_like(labels, num_classes)
+
+
+def mix_labels(first: int, second: int, weight: float, num_classes: int) -> torch.Tensor:
+    """(1, num_classes + 1) weights: `1 - weight` of class `first` and `weight` of `second`."""
+    mixed = torch.zeros(1, num_classes + 1)
+    mixed[0, first] += 1.0 - weight
+    mixed[0, second] += weight
+    return mixed
 
 
 def drop_labels(labels: torch.Tensor, probability: float, num_classes: int) -> torch.Tensor:

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 from diffusers import UNet2DModel
 
-from src.networks.base import Network
+from src.networks.base import ClassEmbedding, Network
 from src.utils.diffusers_config import plain_config
 
 log = logging.getLogger(__name__)
@@ -92,6 +92,10 @@ class UNet2DNetwork(Network):
         if have is None:
             self.unet.class_embedding = nn.Embedding(wanted, self.unet.time_embedding.linear_2.out_features)
             self.unet.register_to_config(num_class_embeds=wanted)
+        # the same weights, also taking mixing weights (interpolation between classes)
+        embedding = ClassEmbedding(wanted, self.unet.class_embedding.embedding_dim)
+        embedding.load_state_dict(self.unet.class_embedding.state_dict())
+        self.unet.class_embedding = embedding
         self.num_classes = num_classes
 
     def check_shape(self, shape: tuple[int, ...]) -> None:

@@ -9,7 +9,7 @@ import torch
 from audio_diffusion_pytorch import UNetV0
 from torch import nn
 
-from src.networks.base import Network
+from src.networks.base import ClassEmbedding, Network
 
 
 class UNetV0Network(Network):
@@ -63,7 +63,7 @@ class UNetV0Network(Network):
         self.position_features = position_features
         self.num_classes = num_classes
         # one learned vector per class plus the null class, added to the noise-level features
-        self.class_embedding = nn.Embedding(num_classes + 1, modulation_features) if num_classes else None
+        self.class_embedding = ClassEmbedding(num_classes + 1, modulation_features) if num_classes else None
         self.net = UNetV0(
             dim=dim, in_channels=in_channels + position_features, out_channels=in_channels, channels=list(channels), factors=list(factors), items=list(items),
             attentions=list(attentions), attention_heads=attention_heads, attention_features=attention_features,

@@ -13,7 +13,7 @@ from abc import ABC, abstractmethod
 import torch
 from torch import nn
 
-from src.networks.base import Network
+from src.networks.base import NetworkFn
 
 # Samplers that only need the Gaussian path: every process serves them.
 PATH_SAMPLERS = ("ddim", "euler", "heun", "dpmpp_2m", "ancestral")
@@ -48,11 +48,11 @@ class Process(nn.Module, ABC):
         """`steps + 1` model times for sampling, from the noisiest to the clean end."""
 
     @abstractmethod
-    def denoise(self, network: Network, x_t: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def denoise(self, network: NetworkFn, x_t: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(x_0, eps) predicted from x_t at model time t (a scalar or one per item)."""
 
     @abstractmethod
-    def loss(self, network: Network, x0: torch.Tensor) -> torch.Tensor:
+    def loss(self, network: NetworkFn, x0: torch.Tensor) -> torch.Tensor:
         """Scalar training loss for a batch of clean tensors: draws times and noise itself."""
 
     def check_steps(self, steps: int) -> None:

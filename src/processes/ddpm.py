@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from diffusers import DDIMScheduler, DDPMScheduler
 
-from src.networks.base import Network
+from src.networks.base import NetworkFn
 from src.processes.base import PATH_SAMPLERS, Process, batch_times, per_item
 
 PREDICTION_TYPES = ("epsilon", "v_prediction", "sample")
@@ -78,7 +78,7 @@ class DDPMProcess(Process):
         ddim.set_timesteps(steps)
         return torch.cat([ddim.timesteps.float(), torch.tensor([CLEAN])])
 
-    def denoise(self, network: Network, x_t: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def denoise(self, network: NetworkFn, x_t: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(x_0, eps) as DDIMScheduler.step derives them (x_0 clipped when clip_sample is on).
 
         At CLEAN the network is asked at timestep 0, the nearest level it was trained on."""
@@ -98,7 +98,7 @@ class DDPMProcess(Process):
             x0 = x0.clamp(-limit, limit)
         return x0, eps
 
-    def loss(self, network: Network, x0: torch.Tensor) -> torch.Tensor:
+    def loss(self, network: NetworkFn, x0: torch.Tensor) -> torch.Tensor:
         noise = torch.randn_like(x0)
         timesteps = torch.randint(0, self.scheduler.config.num_train_timesteps, (x0.shape[0],), device=x0.device)
         alpha, sigma = (per_item(s, x0) for s in self.alpha_sigma(timesteps))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from src.networks.base import Network
+from src.networks.base import NetworkFn
 from src.processes.base import Process, batch_times, per_item
 
 
@@ -51,7 +51,7 @@ class EDMProcess(Process):
         sigmas = (high + ramp * (low - high)) ** self.rho
         return torch.cat([sigmas, torch.zeros(1)])
 
-    def denoised(self, network: Network, x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+    def denoised(self, network: NetworkFn, x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
         """D(x; sigma) for one sigma per item."""
         s, sd = per_item(sigma, x), self.sigma_data
         c_skip = sd**2 / (s**2 + sd**2)
@@ -59,14 +59,14 @@ class EDMProcess(Process):
         c_in = 1.0 / (s**2 + sd**2).sqrt()
         return c_skip * x + c_out * network(c_in * x, sigma.log() / 4)
 
-    def denoise(self, network: Network, x_t: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def denoise(self, network: NetworkFn, x_t: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         # Asked at sigma = 0 (DDIM inversion starts from the clean end) the network is evaluated at
         # sigma_min, the smallest level it was trained to see; eps is then its estimate there.
         sigma = batch_times(t, x_t).to(x_t.dtype).clamp_min(self.sigma_min)
         x0 = self.denoised(network, x_t, sigma)
         return x0, (x_t - x0) / per_item(sigma, x_t)
 
-    def loss(self, network: Network, x0: torch.Tensor) -> torch.Tensor:
+    def loss(self, network: NetworkFn, x0: torch.Tensor) -> torch.Tensor:
         sigma = (self.p_mean + self.p_std * torch.randn(x0.shape[0], device=x0.device)).exp()
         noise = torch.randn_like(x0)
         x_t = x0 + per_item(sigma, x0) * noise

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from src.networks.base import Network
+from src.networks.base import NetworkFn
 from src.processes.base import Process, batch_times, per_item
 
 
@@ -42,13 +42,13 @@ class RectifiedFlowProcess(Process):
         t = torch.linspace(1.0, 0.0, steps + 1)
         return self.shift * t / (1.0 + (self.shift - 1.0) * t)
 
-    def denoise(self, network: Network, x_t: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def denoise(self, network: NetworkFn, x_t: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         t = batch_times(t, x_t).to(x_t.dtype)
         v = network(x_t, t)
         t = per_item(t, x_t)
         return x_t - t * v, x_t + (1.0 - t) * v
 
-    def loss(self, network: Network, x0: torch.Tensor) -> torch.Tensor:
+    def loss(self, network: NetworkFn, x0: torch.Tensor) -> torch.Tensor:
         t = torch.sigmoid(self.logit_mean + self.logit_std * torch.randn(x0.shape[0], device=x0.device))
         noise = torch.randn_like(x0)
         x_t = (1.0 - per_item(t, x0)) * x0 + per_item(t, x0) * noise

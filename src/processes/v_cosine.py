@@ -12,7 +12,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from src.networks.base import Network
+from src.networks.base import NetworkFn
 from src.processes.base import Process, batch_times, per_item
 
 
@@ -28,13 +28,13 @@ class VCosineProcess(Process):
         self.check_steps(steps)
         return torch.linspace(1.0, 0.0, steps + 1)  # VSampler's linear schedule
 
-    def denoise(self, network: Network, x_t: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def denoise(self, network: NetworkFn, x_t: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         t = batch_times(t, x_t).to(x_t.dtype)
         v = network(x_t, t)
         alpha, sigma = (per_item(s, x_t) for s in self.alpha_sigma(t))
         return alpha * x_t - sigma * v, sigma * x_t + alpha * v
 
-    def loss(self, network: Network, x0: torch.Tensor) -> torch.Tensor:
+    def loss(self, network: NetworkFn, x0: torch.Tensor) -> torch.Tensor:
         t = torch.rand(x0.shape[0], device=x0.device)  # ADP draws the times first, then the noise
         noise = torch.randn_like(x0)
         alpha, sigma = (per_item(s, x0) for s in self.alpha_sigma(t))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
-from src.networks.base import Network
+from src.networks.base import NetworkFn
 from src.processes.base import Process, per_item
 
 # Called after each step with (x, index of the level x is now at); returns the x to go on with.
@@ -23,7 +23,7 @@ StepHook = Callable[[torch.Tensor, int], torch.Tensor]
 @dataclass
 class Denoiser:
     process: Process
-    network: Network
+    network: NetworkFn
 
     def levels(self, steps: int) -> torch.Tensor:
         return self.process.schedule(steps)

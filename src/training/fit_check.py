@@ -44,6 +44,12 @@ def weight_mismatches(expected: dict[str, torch.Tensor], found: dict[str, torch.
 def check_checkpoint_fits(model: torch.nn.Module, ckpt: str | Path, model_config: dict) -> None:
     """CheckpointMismatch naming the weights that do not fit and the model settings that changed."""
     checkpoint = upgrade_checkpoint(torch.load(ckpt, map_location="cpu", weights_only=True, mmap=True))
+    trained_on = list(checkpoint.get(CONFIG_KEY, {}).get("model", {}).get("labels") or [])
+    labels_now = list(model_config.get("labels") or [])
+    if trained_on != labels_now:
+        # the same number of classes would load without complaint, with every class id meaning another label
+        raise CheckpointMismatch(f"ckpt={ckpt} was trained on the labels {trained_on or 'none'}, but the data now "
+                                 f"gives {labels_now or 'none'}; resume on the data it was trained on")
     problems = weight_mismatches(model.state_dict(), checkpoint.get("state_dict", {}))
     if not problems:
         return

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import hydra
 import pytorch_lightning as pl
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from src.training.fit_check import check_checkpoint_fits
 from src.training.instantiate import callbacks_for, instantiate_group, instantiate_loggers
@@ -63,12 +63,35 @@ def checkpoint_to_continue(cfg: DictConfig, output_dir: Path) -> str | None:
     return str(newest)
 
 
+def attach_vocabulary(cfg: DictConfig, datamodule: pl.LightningDataModule) -> None:
+    """A diffusion model learns the data's labels: its vocabulary (`model.labels`) and the size of
+    its class embedding (`model.network.num_classes`) come from `datamodule.dataset.labels`, before
+    the model is built, and travel in every checkpoint with the config."""
+    if "labels" not in cfg.model or not hasattr(datamodule, "label_vocabulary"):
+        return  # a VAE, or a datamodule without labels
+    vocabulary = datamodule.label_vocabulary()
+    wanted = list(cfg.model.labels or [])
+    if vocabulary is None:
+        if wanted:
+            raise ValueError(f"model.labels={wanted} asks for a class-conditional model, but the data has no labels: "
+                             "set datamodule.dataset.labels (folder, name:<regex> or a labels file)")
+        return
+    names = list(vocabulary.names)
+    if wanted and wanted != names:
+        raise ValueError(f"model.labels={wanted} but the data's labels are {names}; leave model.labels unset "
+                         "(train.py fills it in)")
+    with open_dict(cfg):
+        cfg.model.labels = names
+        cfg.model.network.num_classes = len(names)
+
+
 def train(cfg: DictConfig) -> pl.Trainer:
     """Instantiate data, model, callbacks, loggers and trainer from `cfg`, then fit."""
     silence_misleading_warnings()
     pl.seed_everything(cfg.seed, workers=True)
     output_dir = Path(cfg.paths.output_dir)
     datamodule = hydra.utils.instantiate(cfg.datamodule)
+    attach_vocabulary(cfg, datamodule)
     model = hydra.utils.instantiate(cfg.model)
     model.run_config = OmegaConf.to_container(cfg, resolve=True)
     ckpt = checkpoint_to_continue(cfg, output_dir)

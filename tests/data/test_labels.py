@@ -6,6 +6,7 @@ import json
 import logging
 
 import pytest
+import torch
 
 from src.data.audio_folder import AudioFolderSpec
 from src.data.datamodule import AudioDataModule
@@ -16,7 +17,8 @@ from tests.conftest import write_tone
 
 def datamodule(folder, labels, unlabeled="error", spec=None):
     spec = spec or AudioFolderSpec(path=str(folder), sample_rate=8000, channels=1, length=800)
-    module = AudioDataModule(spec, demo_dir=str(folder), val_fraction=0.25, labels=labels, unlabeled=unlabeled)
+    spec.labels, spec.unlabeled = labels, unlabeled
+    module = AudioDataModule(spec, demo_dir=str(folder), val_fraction=0.25)
     module.setup("fit")
     return module
 
@@ -34,6 +36,10 @@ def test_folder_labels_on_the_demo_kit_with_counts_per_split(data_dir, caplog):
     assert "3 labels (train / validation): hihat " in line
     counts = [int(n) for n in line.split(": ", 2)[2].replace(",", "").split() if n.isdigit()]
     assert sum(counts) == 48
+    clip, label = module.train_set[0]
+    path = module.train_set.files[0]
+    assert clip.shape == (1, 800) and label == module.labels[path]
+    assert module.vocabulary.names[label] == path.parent.name
 
 
 def test_name_regex_labels_a_flat_folder(tmp_path):
@@ -75,11 +81,11 @@ def test_bad_tables_name_the_file_and_line(tmp_path):
 def test_files_without_a_label_are_an_error_naming_them_or_a_class(tmp_path):
     for name in ("kick/a.wav", "snare/b.wav", "loose.wav"):
         write_tone(tmp_path / name, rate=8000, seconds=0.1)
-    with pytest.raises(ValueError, match=r"1 of 3 files have no label.*loose\.wav.*datamodule\.unlabeled=unlabeled"):
+    with pytest.raises(ValueError, match=r"1 of 3 files have no label.*loose\.wav.*datamodule\.dataset\.unlabeled=unlabeled"):
         datamodule(tmp_path, "folder")
     module = datamodule(tmp_path, "folder", unlabeled="unlabeled")
     assert names_of(module)["loose.wav"] == UNLABELED and len(module.vocabulary) == 3
-    with pytest.raises(ValueError, match="datamodule.unlabeled"):
+    with pytest.raises(ValueError, match="datamodule.dataset.unlabeled"):
         datamodule(tmp_path, "folder", unlabeled="drop")
 
 
@@ -110,6 +116,20 @@ def test_mel_images_take_the_label_of_their_source_audio(tmp_path):
     labels = {path.relative_to(images).as_posix(): module.vocabulary.names[i] for path, i in module.labels.items()}
     assert labels == {"kick_01/slice_0000.png": "kick", "kick_01/slice_0001.png": "kick",
                       "loops/snare_02/slice_0000.png": "snare"}
+    image, label = module.train_set[0]
+    assert image.shape == (1, 16, 16) and label == module.labels[module.train_set.files[0]]
+
+
+def test_a_skipped_file_serves_the_next_one_with_its_own_label(tmp_path):
+    """A file that turns bad after the scan is replaced by the next one, and so is its label."""
+    write_tone(tmp_path / "kick" / "a.wav", rate=8000, seconds=0.1)
+    write_tone(tmp_path / "snare" / "b.wav", rate=8000, seconds=0.1)
+    (tmp_path / "kick" / "bad.wav").write_bytes(b"RIFF not really a wave file")
+    spec = AudioFolderSpec(path=str(tmp_path), sample_rate=8000, channels=1, length=800)
+    files = [tmp_path / "kick" / "bad.wav", tmp_path / "snare" / "b.wav", tmp_path / "kick" / "a.wav"]
+    dataset = spec.make_dataset(files, labels=[0, 1, 0])
+    clip, label = dataset[0]
+    assert label == 1 and torch.equal(clip, dataset[1][0])
 
 
 def test_an_unknown_label_lists_the_known_ones():

@@ -62,7 +62,7 @@ def test_corrupt_image_is_skipped_with_one_warning(tmp_path: Path, caplog: pytes
 def test_all_corrupt_raises(tmp_path: Path) -> None:
     bad = tmp_path / "bad.png"
     bad.write_bytes(b"nope")
-    with pytest.raises(RuntimeError, match="every image"):
+    with pytest.raises(RuntimeError, match="every mel image"):
         MelImageDataset([bad])[0]
 
 

@@ -12,7 +12,8 @@ import torch
 
 from src.generation.modes.ddim import Known, add_noise, ddim_invert, masked_sample
 from src.models.diffusion_module import AudioDiffusionModule
-from src.samplers.base import Sampler
+from src.networks.conditioning import mix_labels
+from src.samplers.base import Denoiser, Sampler
 
 
 def _encode(model: AudioDiffusionModule, audio: torch.Tensor) -> torch.Tensor:
@@ -27,14 +28,21 @@ def _noise(shape: torch.Size, generator: torch.Generator, device: torch.device) 
     return torch.randn(shape, generator=generator).to(device)
 
 
+def _or_default(model: AudioDiffusionModule, denoiser: Denoiser | None) -> Denoiser:
+    """The denoiser a mode runs: the caller's (a label under guidance), else the unconditional one."""
+    return model.denoiser if denoiser is None else denoiser
+
+
 @torch.no_grad()
 def variation(model: AudioDiffusionModule, audio: torch.Tensor, strength: float, steps: int,
-              generator: torch.Generator, sampler: Sampler | None = None) -> torch.Tensor:
-    """Noise the input to the level `strength` (0 keeps it, 1 is pure noise) and denoise from there."""
+              generator: torch.Generator, sampler: Sampler | None = None,
+              denoiser: Denoiser | None = None) -> torch.Tensor:
+    """Noise the input to the level `strength` (0 keeps it, 1 is pure noise) and denoise from there.
+    Every mode takes a `denoiser` (model.conditioned(label, cfg_scale)) to steer it to a class."""
     if not 0.0 <= strength <= 1.0:
         raise ValueError(f"strength must be between 0 and 1, got {strength}")
     x0 = _encode(model, audio)
-    denoiser = model.denoiser
+    denoiser = _or_default(model, denoiser)
     levels = denoiser.levels(steps).to(model.device)
     start = round((1.0 - strength) * steps)
     x = add_noise(denoiser, x0, levels[start], _noise(x0.shape, generator, model.device))
@@ -43,13 +51,14 @@ def variation(model: AudioDiffusionModule, audio: torch.Tensor, strength: float,
 
 @torch.no_grad()
 def inpaint(model: AudioDiffusionModule, audio: torch.Tensor, keep: torch.Tensor, steps: int,
-            generator: torch.Generator, resample: int = 1, sampler: Sampler | None = None) -> torch.Tensor:
+            generator: torch.Generator, resample: int = 1, sampler: Sampler | None = None,
+            denoiser: Denoiser | None = None) -> torch.Tensor:
     """Regenerate where `keep` (bool per sample) is False, keeping the rest (RePaint-style)."""
     if keep.shape[-1] != audio.shape[-1]:
         raise ValueError("the keep mask must have one entry per audio sample")
     x0 = _encode(model, audio)
     mask = model.representation.time_mask(keep.cpu()).to(model.device)
-    denoiser = model.denoiser
+    denoiser = _or_default(model, denoiser)
     levels = denoiser.levels(steps).to(model.device)
     x = model.process.prior(_noise(x0.shape, generator, model.device), levels[0])
     known = Known(x0=x0, mask=mask)
@@ -69,7 +78,7 @@ def _crossfade_join(head: torch.Tensor, tail: torch.Tensor, fade: int) -> torch.
 @torch.no_grad()
 def continuation(model: AudioDiffusionModule, audio: torch.Tensor, segments: int, overlap: int, fade: int,
                  steps: int, generator: torch.Generator, resample: int = 1,
-                 sampler: Sampler | None = None) -> torch.Tensor:
+                 sampler: Sampler | None = None, denoiser: Denoiser | None = None) -> torch.Tensor:
     """Extend `audio` by `segments` windows, each outpainted from the last `overlap` samples.
 
     The result has len(audio) + segments * (window - overlap) samples."""
@@ -83,7 +92,7 @@ def continuation(model: AudioDiffusionModule, audio: torch.Tensor, segments: int
     keep[:overlap] = True
     for _ in range(segments):
         context = torch.nn.functional.pad(out[..., -overlap:], (0, window - overlap))
-        new = inpaint(model, context, keep, steps, generator, resample, sampler)
+        new = inpaint(model, context, keep, steps, generator, resample, sampler, denoiser)
         # Join inside the kept overlap: the regenerated window's copy of it blends in.
         out = _crossfade_join(out, new[..., overlap - fade:], fade)
     return out
@@ -91,7 +100,8 @@ def continuation(model: AudioDiffusionModule, audio: torch.Tensor, segments: int
 
 @torch.no_grad()
 def make_loop(model: AudioDiffusionModule, audio: torch.Tensor, seam: int, steps: int,
-              generator: torch.Generator, resample: int = 1, sampler: Sampler | None = None) -> torch.Tensor:
+              generator: torch.Generator, resample: int = 1, sampler: Sampler | None = None,
+              denoiser: Denoiser | None = None) -> torch.Tensor:
     """A clip (of at least the model's length) whose end runs seamlessly into its start.
 
     Rotating by half a window puts the end->start join inside the first window; regenerating
@@ -105,7 +115,7 @@ def make_loop(model: AudioDiffusionModule, audio: torch.Tensor, seam: int, steps
     rolled = torch.roll(audio, window // 2, dims=-1)
     keep = torch.ones(window, dtype=torch.bool)
     keep[window // 2 - seam // 2: window // 2 + seam // 2] = False
-    rolled[..., :window] = inpaint(model, rolled[..., :window], keep, steps, generator, resample, sampler)
+    rolled[..., :window] = inpaint(model, rolled[..., :window], keep, steps, generator, resample, sampler, denoiser)
     return torch.roll(rolled, -(window // 2), dims=-1)
 
 
@@ -120,17 +130,25 @@ def slerp(a: torch.Tensor, b: torch.Tensor, weight: float) -> torch.Tensor:
 
 @torch.no_grad()
 def interpolate(model: AudioDiffusionModule, first: torch.Tensor, second: torch.Tensor, count: int,
-                steps: int) -> list[torch.Tensor]:
+                steps: int, labels: tuple[int, int] | None = None, cfg_scale: float | None = None) -> list[torch.Tensor]:
     """`count` clips from `first` to `second`: DDIM-invert both, slerp the noises, decode.
 
-    Inversion and sampling are both DDIM, so the endpoints come back as the inputs."""
+    Inversion and sampling are both DDIM, so the endpoints come back as the inputs. With `labels`
+    (a class id per end) each end is inverted under its own label, and each clip between them is
+    sampled with the two label embeddings mixed in the same proportion as the noises."""
     if count < 2:
         raise ValueError("interpolation needs at least 2 clips (the two endpoints)")
-    denoiser = model.denoiser
-    levels = denoiser.levels(steps).to(model.device)
-    noises = [ddim_invert(denoiser, _encode(model, clip), levels) for clip in (first, second)]
+    levels = model.denoiser.levels(steps).to(model.device)
+
+    def denoiser_at(weight: float) -> Denoiser:
+        if labels is None:
+            return model.denoiser
+        return model.conditioned(mix_labels(*labels, weight, len(model.labels)), cfg_scale)
+
+    noises = [ddim_invert(denoiser_at(weight), _encode(model, clip), levels)
+              for clip, weight in ((first, 0.0), (second, 1.0))]
     clips = []
     for weight in torch.linspace(0.0, 1.0, count).tolist():
         z = slerp(noises[0], noises[1], weight)
-        clips.append(_decode(model, masked_sample(denoiser, z, levels)))
+        clips.append(_decode(model, masked_sample(denoiser_at(weight), z, levels)))
     return clips

@@ -1,4 +1,7 @@
-"""generate.py's modes: each turns the parsed arguments into a list of clips."""
+"""generate.py's modes: each turns the parsed arguments into a list of clips.
+
+With `label=` a class-conditional model runs the mode under that label (classifier-free
+guidance at `cfg_scale`, default the model's); `label=all` runs it once per label."""
 
 from __future__ import annotations
 
@@ -21,10 +24,31 @@ MODE_SAMPLERS = {"variation": (*DETERMINISTIC, "ancestral"), "inpaint": (*DETERM
 Clips = list[torch.Tensor]
 Images = list[torch.Tensor | None]  # the generated image per clip, for image representations (mel)
 Outputs = tuple[Clips, Images]
+NO_LABEL = (None, "", "null", "none")
 
 
 def audio_only(clips: Clips) -> Outputs:
     return clips, [None] * len(clips)
+
+
+def requested_labels(args, model: AudioDiffusionModule) -> list[str | None]:
+    """The labels to run: [None] (unconditional: the null label), one name, or every name for `all`."""
+    if args.label in NO_LABEL:
+        if args.label2 not in NO_LABEL:
+            raise ValueError("label2 is the second end of an interpolation: set label= too")
+        return [None]
+    if not model.labels:
+        raise ValueError(f"label={args.label}: this model was trained without labels; leave label unset")
+    if args.label == "all":
+        return list(model.labels)
+    model.label_ids([str(args.label)])  # an unknown name lists the known ones
+    return [str(args.label)]
+
+
+def conditioned(model: AudioDiffusionModule, label: str | None, cfg_scale: float | None, batch: int = 1):
+    """The denoiser for `label` (None: unconditional), its id repeated for `batch` items."""
+    ids = None if label is None else model.label_ids([label]).repeat(batch)
+    return model.conditioned(ids, cfg_scale)
 
 
 def load_input(path: str | None, model: AudioDiffusionModule, name: str = "init_audio",
@@ -69,51 +93,58 @@ def mode_sampler(args, model: AudioDiffusionModule) -> Sampler:
     return model.make_sampler(args.sampler or "ddim", args.eta, allowed, f"mode={args.mode}")
 
 
-def run_sample(args, model, generator) -> Outputs:
+def run_sample(args, model, generator, label: str | None) -> Outputs:
     """Batches of `batch_size`; noise comes from one CPU generator, so the audio depends on
     the seed only (not on batch size or device)."""
     clips: Clips = []
     images: Images = []
     for first in tqdm(range(0, args.num_samples, args.batch_size), desc="sampling", unit="batch"):
         noise = model.noise(min(args.batch_size, args.num_samples - first), generator, args.length)
-        tensors = model.sample_tensors(noise, args.steps, sampler=args.sampler, eta=args.eta)
+        ids = None if label is None else model.label_ids([label]).repeat(noise.shape[0])
+        tensors = model.sample_tensors(noise, args.steps, args.sampler, args.eta, ids, args.cfg_scale)
         clips += list(model.decode_audio(tensors).cpu())
         images += [model.representation.image(x) for x in tensors]
     return clips, images
 
 
-def run_variation(args, model, generator) -> Outputs:
+def run_variation(args, model, generator, label: str | None) -> Outputs:
     audio = load_input(args.init_audio, model, length=model.representation.length)
-    sampler = mode_sampler(args, model)
-    return audio_only([modes.variation(model, audio, args.strength, args.steps, generator, sampler)
+    sampler, denoiser = mode_sampler(args, model), conditioned(model, label, args.cfg_scale)
+    return audio_only([modes.variation(model, audio, args.strength, args.steps, generator, sampler, denoiser)
                        for _ in range(args.num_samples)])
 
 
-def run_inpaint(args, model, generator) -> Outputs:
+def run_inpaint(args, model, generator, label: str | None) -> Outputs:
     audio = load_input(args.init_audio, model, length=model.representation.length)
     keep = keep_mask(args, model, audio.shape[-1])
-    sampler = mode_sampler(args, model)
-    return audio_only([modes.inpaint(model, audio, keep, args.steps, generator, args.resample, sampler)
+    sampler, denoiser = mode_sampler(args, model), conditioned(model, label, args.cfg_scale)
+    return audio_only([modes.inpaint(model, audio, keep, args.steps, generator, args.resample, sampler, denoiser)
                        for _ in range(args.num_samples)])
 
 
-def run_continue(args, model, generator) -> Outputs:
+def run_continue(args, model, generator, label: str | None) -> Outputs:
     if args.init_audio:
         audio = load_input(args.init_audio, model)
     else:
-        audio = model.generate(1, steps=args.steps, generator=generator)[0].cpu()
+        ids = None if label is None else model.label_ids([label])
+        audio = model.generate(1, steps=args.steps, generator=generator, labels=ids, cfg_scale=args.cfg_scale)[0].cpu()
     overlap, fade = seconds(args.overlap, model), seconds(args.crossfade, model)
-    sampler = mode_sampler(args, model)
+    sampler, denoiser = mode_sampler(args, model), conditioned(model, label, args.cfg_scale)
     return audio_only([modes.continuation(model, audio, args.segments, overlap, fade, args.steps, generator,
-                                          args.resample, sampler) for _ in range(args.num_samples)])
+                                          args.resample, sampler, denoiser) for _ in range(args.num_samples)])
 
 
-def run_interpolate(args, model, generator) -> Outputs:
+def run_interpolate(args, model, generator, label: str | None) -> Outputs:
+    """From init_audio to init_audio2; with labels, from `label` to `label2` (default: the same)."""
     length = model.representation.length
     first = load_input(args.init_audio, model, length=length)
     second = load_input(args.init_audio2, model, "init_audio2", length=length)
     mode_sampler(args, model)  # only checks: interpolation is DDIM inversion + DDIM
-    return audio_only(modes.interpolate(model, first, second, args.num_samples, args.steps))
+    ends = None
+    if label is not None:
+        second_label = label if args.label2 in NO_LABEL else str(args.label2)
+        ends = tuple(model.label_ids([label, second_label]).tolist())
+    return audio_only(modes.interpolate(model, first, second, args.num_samples, args.steps, ends, args.cfg_scale))
 
 
 MODES: dict[str, Callable[..., Outputs]] = {
@@ -125,13 +156,26 @@ MODES: dict[str, Callable[..., Outputs]] = {
 }
 
 
-def run_mode(args, model: AudioDiffusionModule, generator: torch.Generator) -> Outputs:
+def run_mode(args, model: AudioDiffusionModule, generator: torch.Generator) -> tuple[Clips, Images, list]:
+    """The clips and images of `args.mode`, and the label each clip was made under (None: none)."""
     if args.mode not in MODES:
         raise ValueError(f"mode={args.mode} is not one of {', '.join(MODES)}")
-    clips, images = MODES[args.mode](args, model, generator)
-    if args.loop:  # the loop regenerates a seam: the clips no longer match the images they came from
-        seam = seconds(args.loop_seam, model)
-        sampler = model.make_sampler(args.sampler or "ddim", args.eta, MODE_SAMPLERS["inpaint"], "loop=true")
-        return audio_only([modes.make_loop(model, clip, seam, args.steps, generator, args.resample, sampler)
-                           for clip in clips])
-    return clips, images
+    if args.label2 not in NO_LABEL and args.mode != "interpolate":
+        raise ValueError(f"label2 is for mode=interpolate, not mode={args.mode}")
+    clips: Clips = []
+    images: Images = []
+    labels: list[str | None] = []
+    for label in requested_labels(args, model):
+        made, pictures = MODES[args.mode](args, model, generator, label)
+        if args.loop:  # the loop regenerates a seam: the clips no longer match the images they came from
+            made, pictures = audio_only([_loop(args, model, clip, generator, label) for clip in made])
+        clips, images, labels = clips + made, images + pictures, labels + [label] * len(made)
+    return clips, images, labels
+
+
+def _loop(args, model: AudioDiffusionModule, clip: torch.Tensor, generator: torch.Generator,
+          label: str | None) -> torch.Tensor:
+    seam = seconds(args.loop_seam, model)
+    sampler = model.make_sampler(args.sampler or "ddim", args.eta, MODE_SAMPLERS["inpaint"], "loop=true")
+    return modes.make_loop(model, clip, seam, args.steps, generator, args.resample, sampler,
+                           conditioned(model, label, args.cfg_scale))

@@ -1,0 +1,72 @@
+"""AudioDiffusionModule with labels: dropout to the null label, guidance, and a model that learns
+two classes apart."""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+import torch
+
+from src.models.diffusion_module import AudioDiffusionModule
+from src.networks.unetv0 import UNetV0Network
+from src.processes.v_cosine import VCosineProcess
+from src.representations.waveform import WaveformRepresentation
+
+LENGTH = 64
+pytestmark = pytest.mark.filterwarnings("ignore:You are trying to `self.log\\(\\)`")
+
+
+def module(cfg_dropout=0.1, cfg_scale=2.0, labels=("down", "up")):
+    network = UNetV0Network(in_channels=1, channels=[16, 16], factors=[1, 2], items=[1, 1], attentions=[0, 0],
+                            attention_heads=2, attention_features=8, modulation_features=32,
+                            num_classes=len(labels))
+    return AudioDiffusionModule(WaveformRepresentation(8000, 1, LENGTH), network, VCosineProcess(),
+                                functools.partial(torch.optim.Adam, lr=3e-3), labels=labels,
+                                cfg_dropout=cfg_dropout, cfg_scale=cfg_scale)
+
+
+def batch(n=16):
+    """Class 0 holds -0.5 everywhere, class 1 +0.5."""
+    labels = torch.arange(n) % 2
+    return (labels.float() - 0.5).view(n, 1, 1).expand(n, 1, LENGTH).clone(), labels
+
+
+def test_dropout_sends_the_null_label_and_validation_keeps_the_labels():
+    seen = []
+    model = module(cfg_dropout=1.0)
+    model.network.register_forward_pre_hook(lambda net, args: seen.append(args[2].clone()))
+    model.train()
+    model.training_step(batch(4), 0)
+    assert torch.equal(seen[-1], torch.full((4,), 2))  # every label dropped to the null class
+    model.eval()
+    model.validation_step(batch(4), 0)
+    assert torch.equal(seen[-1], torch.tensor([0, 1, 0, 1]))
+
+
+def test_vocabulary_and_class_count_must_agree():
+    with pytest.raises(ValueError, match="model.labels has 3 labels but model.network.num_classes=2"):
+        AudioDiffusionModule(WaveformRepresentation(8000, 1, LENGTH), module().network, VCosineProcess(),
+                             torch.optim.Adam, labels=("a", "b", "c"))
+    with pytest.raises(ValueError, match="data has no labels"):
+        module().training_step(batch(4)[0], 0)
+
+
+def test_a_conditional_model_learns_its_classes_apart():
+    torch.manual_seed(0)
+    model = module()
+    optimizer = model.configure_optimizers()
+    model.train()
+    for step in range(150):
+        optimizer.zero_grad()
+        model.training_step(batch(), step).backward()
+        optimizer.step()
+    model.eval()
+    noise = torch.randn(8, 1, LENGTH, generator=torch.Generator().manual_seed(1))
+    means = {}
+    for name, label in (("down", 0), ("up", 1)):
+        audio = model.generate_from_noise(noise, steps=10, labels=torch.full((8,), label))
+        means[name] = audio.mean(dim=(1, 2))
+    assert (means["down"] < -0.2).all() and (means["up"] > 0.2).all(), means
+    unconditional = model.generate_from_noise(noise, steps=10).mean(dim=(1, 2))
+    assert (unconditional > 0.1).any() and (unconditional < -0.1).any()  # the null label learned both classes
