@@ -20,10 +20,16 @@ SCALE_HEADER = ["Fréchet / floor [95%]", "density / floor", "coverage / floor",
 
 @torch.no_grad()
 def generate_clips(model: AudioDiffusionModule, num_samples: int, steps: int, seed: int,
-                   sampler: str | None = None, batch: int = 16) -> torch.Tensor:
-    """(num_samples, C, T) audio from noise seeded by `seed`: the same noise for every model of a shape."""
+                   sampler: str | None = None, batch: int = 16, label: int | None = None,
+                   cfg_scale: float | None = None) -> torch.Tensor:
+    """(num_samples, C, T) audio from noise seeded by `seed`: the same noise for every model of a shape
+    (and for every label of a conditional model; label None samples it unconditionally)."""
     noise = model.noise(num_samples, torch.Generator().manual_seed(seed))
-    return torch.cat([model.generate_from_noise(chunk, steps, sampler) for chunk in noise.split(batch)])
+    clips = []
+    for chunk in noise.split(batch):
+        labels = None if label is None else torch.full((len(chunk),), label, dtype=torch.long)
+        clips.append(model.generate_from_noise(chunk, steps, sampler, labels=labels, cfg_scale=cfg_scale))
+    return torch.cat(clips)
 
 
 def save_pictures(audio: torch.Tensor, sample_rate: int, folder: Path, count: int = 6) -> None:
