@@ -60,3 +60,20 @@ def write_table(report: dict[str, object], console: Console) -> None:
     console.print(table)
     if report.get("memorization"):
         write_memorization(report["memorization"], console)
+    if report.get("by_label"):
+        write_label_table(report["by_label"], console)
+
+
+def write_label_table(by_label: dict[str, object], console: Console) -> None:
+    """Per requested label: the share of clips in their class and the class's own floor scale."""
+    table = Table(title=f"by requested label: in class = share the k-NN classifier puts in that class "
+                        f"(its accuracy on held-out reference clips: {by_label['classifier_accuracy']:.2f})")
+    for column in ("label", "clips", "in class", "landed in", "class Fréchet ratio", "class density", "class coverage"):
+        table.add_column(column)
+    for label, entry in by_label["per_label"].items():
+        scale = entry["scale"] or {}
+        cells = [_number(scale[name]["ratio" if name == "frechet" else "value"]) if scale else "n/a"
+                 for name in ("frechet", "density", "coverage")]
+        landed = ", ".join(f"{name} {count}" for name, count in entry["landed"].items())
+        table.add_row(label, str(entry["n"]), f"{entry['in_class']:.2f}", landed, *cells)
+    console.print(table)

@@ -19,7 +19,12 @@ The report holds:
 - metrics: for each feature set the raw Fréchet and kernel distances (src/metrics/distances.py) with
   bootstrap intervals; lower is better, compare only at equal set sizes;
 - memorization: nearest-neighbour distances of the generated clips to the `training` folder's clips
-  (the reference's when no training folder is given; src/metrics/memorization.py)."""
+  (the reference's when no training folder is given; src/metrics/memorization.py);
+- by_label, when the generated clips were asked for labels (the `labels` of generate.py's
+  manifest.json in the generated folder, else the generated folder's subfolders) and the reference
+  is labelled: per label, the share of clips a k-NN classifier on the reference puts in the requested
+  class, the classes they land in, and the class's own floor scale; with the classifier's accuracy
+  on held-out reference clips (src/metrics/by_label.py)."""
 
 from __future__ import annotations
 
@@ -35,7 +40,8 @@ from omegaconf import MISSING, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 from rich.console import Console
 
-from src.metrics.audio_sets import KIT, AudioSet, kit_reference, load_folder
+from src.metrics.audio_sets import KIT, UNLABELED, AudioSet, kit_reference, load_folder
+from src.metrics.by_label import label_report
 from src.metrics.console import write_table
 from src.metrics.distances import frechet_estimate, kernel_estimate
 from src.metrics.features import CREPE_MODELS, FEATURE_NAMES, extract_features
@@ -151,7 +157,26 @@ def evaluate(cfg: EvaluateConfig) -> dict[str, object]:
     if cfg.memorization:
         against, role = (reference, "reference") if training is None else (training, "training")
         report["memorization"] = _memorization(gen_audio, generated, against, role, length, cfg)
+    requested = requested_labels(Path(cfg.generated), generated)
+    if requested is not None and len(set(reference.labels) - {UNLABELED}) > 1:
+        report["by_label"] = label_report(gen_audio.cpu(), requested, ref_audio.cpu(), reference.labels,
+                                          cfg.sample_rate, cfg.splits, cfg.k, cfg.seed)
     return report
+
+
+def requested_labels(folder: Path, generated: AudioSet) -> list[str] | None:
+    """The label each generated clip was asked for: from generate.py's manifest.json in the folder,
+    else the clips' subfolders; None when the clips carry no labels."""
+    manifest = folder / "manifest.json"
+    if manifest.is_file():
+        record = json.loads(manifest.read_text())
+        asked = dict(zip(record.get("files", []), record.get("sampling", {}).get("labels") or []))
+        labels = [asked.get(name) for name in generated.names]
+        if any(labels):
+            return [label or UNLABELED for label in labels]
+    if set(generated.labels) - {UNLABELED}:
+        return list(generated.labels)
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
