@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import hydra
 import numpy as np
 import pytest
 import torch
 from diffusers import DDIMScheduler, DDPMScheduler, DiffusionPipeline
 from diffusers.pipelines.deprecated.audio_diffusion import AudioDiffusionPipeline
-from omegaconf import OmegaConf
+from omegaconf import OmegaConf, open_dict
 
 from src.networks.unet2d import UNet2DNetwork
 from src.processes.ddpm import DDPMProcess
@@ -135,3 +138,33 @@ def test_channels_last_models_export_contiguous_weights(tmp_path):
     conv = model.network.unet.down_blocks[0].resnets[0].conv1.weight
     assert conv.is_contiguous(memory_format=torch.channels_last)  # the model keeps its layout
     assert torch.equal(pipe.unet.down_blocks[0].resnets[0].conv1.weight, conv)
+
+
+def readme_snippet() -> str:
+    """The README's lines that sample an exported class-conditional model."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    after = readme.split("<!-- conditional-export-snippet -->", 1)[1]
+    return after.split("```python", 1)[1].split("```", 1)[0]
+
+
+def test_a_conditional_model_exports_its_components_and_the_readme_lines_sample_them(tmp_path):
+    cfg = tiny_config(tmp_path)
+    with open_dict(cfg):
+        cfg.model.labels, cfg.model.network.num_classes, cfg.model.cfg_scale = ["kick", "snare"], 2, 2.5
+    torch.manual_seed(0)
+    model = hydra.utils.instantiate(cfg.model).eval()
+    folder = export_audio_diffusion_pipeline(model, tmp_path / "exports" / "my_mel")
+    assert not (folder / "model_index.json").exists()  # AudioDiffusionPipeline cannot pass class labels
+    assert json.loads((folder / "labels.json").read_text()) == {"labels": ["kick", "snare"], "null_label": 2,
+                                                               "cfg_scale": 2.5}
+    code = readme_snippet().replace('Path("exports/my_mel")', f"Path({str(folder)!r})")
+    code = code.replace("set_timesteps(50)", "set_timesteps(3)")
+    namespace: dict = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    unet = namespace["unet"]
+    assert unet.config.num_class_embeds == 3
+    assert torch.equal(unet.class_embedding.weight, model.network.unet.class_embedding.weight)
+    rep = model.representation
+    assert len(namespace["audio"]) == 2
+    assert all(clip.shape == ((rep.x_res - 1) * rep.hop_length,) and np.isfinite(clip).all()
+               for clip in namespace["audio"])
