@@ -123,6 +123,10 @@ def assign_labels(keys: list[str], files: list[Path], source: str | None, policy
         return None
     labels = [labeler(key) for key in keys]
     missing = [file for file, label in zip(files, labels) if not label]
+    if len(missing) == len(files):
+        raise ValueError(f"none of the {len(files)} files has a label under datamodule.dataset.labels={source} "
+                         f"(such as {files[0]}); set datamodule.dataset.labels=none to train without labels, or "
+                         "give them labels (folder: one subfolder per class; name:<regex>; a labels file)")
     if missing and policy == "error":
         named = ", ".join(str(file) for file in missing[:SHOWN])
         more = f" and {len(missing) - SHOWN} more" if len(missing) > SHOWN else ""

@@ -89,6 +89,13 @@ def test_files_without_a_label_are_an_error_naming_them_or_a_class(tmp_path):
         datamodule(tmp_path, "folder", unlabeled="drop")
 
 
+def test_a_flat_folder_under_folder_labels_says_how_to_train_without_labels(tmp_path):
+    write_tone(tmp_path / "a.wav", rate=8000, seconds=0.1)
+    write_tone(tmp_path / "b.wav", rate=8000, seconds=0.1)
+    with pytest.raises(ValueError, match="none of the 2 files has a label.*datamodule.dataset.labels=none"):
+        datamodule(tmp_path, "folder")
+
+
 def test_no_labels_is_the_default(tmp_path):
     write_tone(tmp_path / "a.wav", rate=8000, seconds=0.1)
     write_tone(tmp_path / "b.wav", rate=8000, seconds=0.1)

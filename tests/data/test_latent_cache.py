@@ -73,3 +73,23 @@ def test_random_crops_and_non_latent_models_are_refused(folder, tmp_path, repres
     dm.use_representation(None)
     with pytest.raises(ValueError, match="needs a latent model"):
         dm.setup("fit")
+
+
+def test_labels_travel_through_the_cache(tmp_path, representation):
+    """Cached latents keep the label of the clip they were encoded from, and a cache built without
+    labels is not reused with them."""
+    for kind, freq in (("low", 150.0), ("high", 900.0)):
+        for i in range(3):
+            write_tone(tmp_path / "audio" / kind / f"{kind}_{i}.wav", rate=8000, seconds=0.2, freq=freq + 10 * i)
+    unlabelled = datamodule(tmp_path / "audio", tmp_path / "cache", representation)
+    unlabelled.setup("fit")
+    dm = datamodule(tmp_path / "audio", tmp_path / "cache", representation)
+    dm.spec.labels = "folder"
+    dm.setup("fit")
+    assert len(list((tmp_path / "cache").iterdir())) == 4  # labels are part of the key
+    for index, path in enumerate(dm.train_clips.files):
+        latent, label = dm.train_set[index]
+        assert dm.vocabulary.names[label] == path.parent.name
+        assert torch.allclose(latent, representation.latents(dm.train_clips[index][0][None])[0], atol=1e-6)
+    latents, labels = next(iter(dm.train_dataloader()))
+    assert latents.shape == (2, 1, 4, 4) and labels.dtype == torch.long

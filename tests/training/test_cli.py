@@ -66,7 +66,8 @@ def test_training_survives_bad_files_and_counts_them(tmp_path, data_dir):
     (folder / "corrupt.wav").write_bytes(b"RIFF" + os.urandom(200))
     sf.write(str(folder / "empty.flac"), np.zeros((0, 2)), 44100)
     sf.write(str(folder / "nan.wav"), np.full((4096, 2), np.nan, dtype=np.float32), 44100, subtype="FLOAT")
-    result = run_train(tiny_args(data_dir, tmp_path / "run") + [f"datamodule.dataset.path={folder}"], cwd=tmp_path)
+    result = run_train(tiny_args(data_dir, tmp_path / "run") + [f"datamodule.dataset.path={folder}",
+                                                                 "datamodule.dataset.labels=none"], cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     log = (tmp_path / "run" / "train.log").read_text()
     for name in ("corrupt.wav", "empty.flac", "nan.wav"):

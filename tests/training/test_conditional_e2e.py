@@ -89,7 +89,7 @@ def test_resuming_on_data_with_other_labels_stops(conditional_run, tmp_path, dat
 
 
 def test_a_conditional_model_needs_labelled_data(tmp_path, data_dir):
-    cfg = tiny_run_config(tmp_path, data_dir, "drum_diffusion_demo", "tiny", ("model.labels=[kick,snare]",))
+    cfg = tiny_run_config(tmp_path, data_dir, "drum_diffusion_demo", "tiny", ("model.labels=[kick,snare]", "datamodule.dataset.labels=none"))
     with pytest.raises(ValueError, match="the data has no labels: set datamodule.dataset.labels"):
         train(cfg)
 

@@ -21,8 +21,10 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def tiny_mel_cfg(tmp_path, data_dir):
-    # On the ddpm process: the run ends in a diffusers pipeline export, which runs only DDPM/DDIM.
-    return tiny_run_config(tmp_path, data_dir, "mel_diffusion_demo", "tiny", ("model/process=ddpm_v",))
+    # On the ddpm process: the run ends in a diffusers pipeline export, which runs only DDPM/DDIM,
+    # and unconditionally (a conditional model exports as components: test_diffusers_export.py).
+    return tiny_run_config(tmp_path, data_dir, "mel_diffusion_demo", "tiny",
+                           ("model/process=ddpm_v", "datamodule.dataset.labels=none"))
 
 
 def load(path):

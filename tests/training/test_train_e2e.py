@@ -43,7 +43,7 @@ def test_train_resume_generate_export(tiny_cfg, tmp_path):
     assert {"current_model_state", "averaging_state"} <= first.keys()  # EMA state is saved
     assert (run / "config.yaml").exists()
     assert sorted(p.name for p in (run / "samples").iterdir()) == ["step_0000002", "step_0000004"]
-    assert (run / "samples" / "step_0000004" / "sample_00.png").exists()
+    assert (run / "samples" / "step_0000004" / "sample_00_kick.png").exists()  # one per class: the demo is conditional
     metrics = (run / "csv" / "version_0" / "metrics.csv").read_text()
     assert "val/loss" in metrics and "train/loss" in metrics
 
@@ -101,7 +101,7 @@ def test_other_loggers_and_periodic_checkpoints(tmp_path, data_dir, logger):
     train(cfg)
     run = tmp_path / "run"
     assert {"step0000002.ckpt", "step0000004.ckpt", "last.ckpt"} <= {p.name for p in (run / "checkpoints").iterdir()}
-    assert (run / "samples" / "step_0000004" / "sample_00.wav").exists()  # files land whatever the logger
+    assert (run / "samples" / "step_0000004" / "sample_00_snare.wav").exists()  # files land whatever the logger
     events = list((run / "tensorboard").rglob("events.out.tfevents*"))
     assert bool(events) == (logger == "tensorboard")
 
