@@ -74,13 +74,15 @@ def describe_sampling(args: GenerateArgs, model: AudioDiffusionModule) -> dict[s
     return info
 
 
-def generate(args: GenerateArgs) -> Path:
+def generate(args: GenerateArgs, loaded: tuple[AudioDiffusionModule, dict] | None = None) -> Path:
     """Run `args.mode` and write its clips; every random draw comes from one CPU generator
-    seeded with `args.seed`, so the same arguments give the same audio."""
+    seeded with `args.seed`, so the same arguments give the same audio. `loaded` is the model and
+    config of `args.ckpt` when the caller already holds them (the studio)."""
     if args.num_samples < 1 or args.batch_size < 1 or args.steps < 1:
         raise ValueError("num_samples, batch_size and steps must be at least 1")
     device = pick_device(args.device)
-    model, config = load_model(args.ckpt, device)
+    model, config = loaded if loaded is not None else load_model(args.ckpt, device)
+    device = model.device
     sampling = describe_sampling(args, model)
     rate = model.representation.sample_rate
     out_dir = Path(args.out_dir)
