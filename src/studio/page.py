@@ -12,7 +12,7 @@ import gradio as gr
 from src.studio.batch import MAX_CLIPS, MAX_STEPS, Batch, Request, Studio, samplers_for, zip_batch
 from src.studio.catalog import find_models
 
-MODE_CHOICES = [("Unconditional", "sample"), ("Variation", "variation"), ("Inpaint / outpaint", "inpaint"),
+MODE_CHOICES = [("From noise", "sample"), ("Variation", "variation"), ("Inpaint / outpaint", "inpaint"),
                 ("Continuation", "continue"), ("Interpolation", "interpolate")]
 NO_LABEL = "(none)"
 ALL_LABELS = "all"
@@ -117,12 +117,12 @@ class Page:
             c["refresh"] = gr.Button("Refresh list", scale=1)
         c["info"] = gr.Markdown()
         with gr.Row():
-            c["mode"] = gr.Radio(MODE_CHOICES, value="sample", label="Mode")
-            c["label"] = gr.Dropdown([NO_LABEL], value=NO_LABEL, label="Label")
+            c["mode"] = gr.Radio(MODE_CHOICES, value="sample", label="Mode", elem_id="mode")
+            c["label"] = gr.Dropdown([NO_LABEL], value=NO_LABEL, label="Label", elem_id="label")
             c["cfg"] = gr.Slider(0.0, 10.0, value=3.0, step=0.5, label="CFG scale")
             c["sampler"] = gr.Dropdown([], label="Sampler")
         with gr.Row():
-            c["steps"] = gr.Slider(1, MAX_STEPS, value=50, step=1, label="Steps")
+            c["steps"] = gr.Slider(1, MAX_STEPS, value=50, step=1, label="Steps", elem_id="steps")
             c["seed"] = gr.Number(0, precision=0, label="Seed")
             c["random"] = gr.Button("Random seed")
             c["clips"] = gr.Slider(1, MAX_CLIPS, value=2, step=1, label="Clips (per label with 'all')")
@@ -141,7 +141,7 @@ class Page:
 
     @staticmethod
     def _results() -> tuple[list, gr.Markdown, gr.File]:
-        status = gr.Markdown()
+        status = gr.Markdown(elem_id="status")
         slots = []
         with gr.Row(equal_height=False):
             for index in range(MAX_CLIPS):
