@@ -3,6 +3,8 @@ now need torchcodec + FFmpeg); torchaudio only resamples."""
 
 from __future__ import annotations
 
+import math
+
 from pathlib import Path
 
 import numpy as np
@@ -57,6 +59,18 @@ def fit_length(audio: torch.Tensor, length: int, offset: int = 0) -> torch.Tenso
     if missing > 0:
         audio = torch.nn.functional.pad(audio, (0, missing))
     return audio
+
+
+def normalize_lufs(audio: torch.Tensor, sample_rate: int, target_lufs: float) -> torch.Tensor:
+    """Scale to an integrated loudness of `target_lufs` (ITU-R BS.1770-4: K-weighted and gated, what
+    pyloudnorm measures for tiny-audio-diffusion's loudness=-20), then back off so the peak stays
+    below 1. Clips with no measurable loudness (silent, or under the 0.4 s gate) are unchanged."""
+    measured = float(AF.loudness(audio.float(), sample_rate))
+    if not math.isfinite(measured):
+        return audio
+    audio = audio * 10.0 ** ((target_lufs - measured) / 20.0)
+    peak = audio.abs().max()
+    return audio / peak * 0.99 if peak > 0.99 else audio
 
 
 def normalize_loudness(audio: torch.Tensor, target_db: float) -> torch.Tensor:

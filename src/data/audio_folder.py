@@ -19,6 +19,7 @@ from src.audio.io import (
     audio_info,
     fit_length,
     normalize_loudness,
+    normalize_lufs,
     read_audio,
     resample,
     to_channels,
@@ -50,6 +51,7 @@ class AudioFolderSpec(LabelSettings):
     length: int
     crop: str = "start"
     normalize_db: float | None = None
+    normalize_lufs: float | None = None
     scan: str = "full"
     silence_db: float = -60.0
     min_fraction: float = 0.01
@@ -58,6 +60,8 @@ class AudioFolderSpec(LabelSettings):
     def __post_init__(self) -> None:
         if self.crop not in CROP_MODES:
             raise ValueError(f"datamodule.dataset.crop must be one of {CROP_MODES}, got {self.crop!r}")
+        if self.normalize_db is not None and self.normalize_lufs is not None:
+            raise ValueError("set one of datamodule.dataset.normalize_db (RMS) and normalize_lufs (BS.1770), not both")
         if self.scan not in ("full", "header"):
             raise ValueError(f"datamodule.dataset.scan must be 'full' or 'header', got {self.scan!r}")
         if self.scan_workers is not None and self.scan_workers < 1:
@@ -179,6 +183,8 @@ class AudioClipDataset(FileDataset):
         audio = fit_length(to_channels(audio, spec.channels), spec.length)
         if spec.normalize_db is not None:
             audio = normalize_loudness(audio, spec.normalize_db)
+        if spec.normalize_lufs is not None:
+            audio = normalize_lufs(audio, spec.sample_rate, spec.normalize_lufs)
         return audio.float().contiguous()
 
     def _crop_start(self, slack: int, crop_seed: int) -> int:

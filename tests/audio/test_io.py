@@ -76,3 +76,19 @@ def test_normalize_loudness_hits_target_and_never_clips():
     assert normalize_loudness(spiky, -3.0).abs().max() <= 0.99 + 1e-6
     silent = torch.zeros(1, 100)
     assert torch.equal(normalize_loudness(silent, -20.0), silent)
+
+
+def test_lufs_normalisation_reaches_its_target_and_keeps_silence():
+    """BS.1770 integrated loudness, as tiny-audio-diffusion's loudness=-20 measures it (pyloudnorm)."""
+    from torchaudio.functional import loudness
+
+    from src.audio.io import normalize_lufs
+
+    rate = 44100
+    t = torch.arange(int(0.75 * rate)) / rate
+    hit = (0.05 * torch.sin(2 * torch.pi * 200 * t) * torch.exp(-3 * t)).repeat(2, 1)
+    louder = normalize_lufs(hit, rate, -20.0)
+    assert abs(float(loudness(louder, rate)) + 20.0) < 0.05
+    assert torch.allclose(louder / louder.abs().max(), hit / hit.abs().max(), atol=1e-6)  # a gain only
+    silent = torch.zeros(2, rate)
+    assert torch.equal(normalize_lufs(silent, rate, -20.0), silent)
