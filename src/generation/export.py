@@ -30,23 +30,31 @@ class ExportArgs:
 
 def export_checkpoint(ckpt: str | Path, out_dir: str | Path, overwrite: bool = False) -> Path:
     """Write `model.ckpt` (EMA weights, config, step) and `config.yaml` into `out_dir`."""
-    out_dir = Path(out_dir)
-    if (out_dir / EXPORTED_WEIGHTS).exists() and not overwrite:
-        raise FileExistsError(f"{out_dir} already holds an exported model; pass overwrite=true to replace it")
     checkpoint = read_checkpoint(ckpt)
     # an export is made to be shared: refuse to pass on a config that could not be loaded safely
     check_trusted(checkpoint[CONFIG_KEY].get("model", {}), str(ckpt))
+    return write_export(out_dir, checkpoint["state_dict"], checkpoint[CONFIG_KEY], checkpoint.get("global_step"),
+                        checkpoint.get("epoch"), str(resolve_checkpoint_path(ckpt).resolve()), overwrite)
+
+
+def write_export(out_dir: str | Path, state_dict: dict, config: dict, global_step: int | None, epoch: int | None,
+                 source: str, overwrite: bool = False) -> Path:
+    """`saved_models/<name>/`: the weights (EMA when training used EMA) with the config that rebuilds
+    their model, its label vocabulary, the step and where they came from."""
+    out_dir = Path(out_dir)
+    if (out_dir / EXPORTED_WEIGHTS).exists() and not overwrite:
+        raise FileExistsError(f"{out_dir} already holds an exported model; pass overwrite=true to replace it")
     exported = {
-        "state_dict": checkpoint["state_dict"],  # EMA weights when training used EMA (see EMAWeightAveraging)
-        CONFIG_KEY: checkpoint[CONFIG_KEY],
-        "labels": checkpoint[CONFIG_KEY].get("model", {}).get("labels"),  # the vocabulary (also in the config)
-        "global_step": checkpoint.get("global_step"),
-        "epoch": checkpoint.get("epoch"),
-        "exported_from": str(resolve_checkpoint_path(ckpt).resolve()),
+        "state_dict": state_dict,
+        CONFIG_KEY: config,
+        "labels": config.get("model", {}).get("labels"),  # the vocabulary (also in the config)
+        "global_step": global_step,
+        "epoch": epoch,
+        "exported_from": source,
     }
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.save(exported, out_dir / EXPORTED_WEIGHTS)
-    (out_dir / EXPORTED_CONFIG).write_text(OmegaConf.to_yaml(OmegaConf.create(checkpoint[CONFIG_KEY])))
+    (out_dir / EXPORTED_CONFIG).write_text(OmegaConf.to_yaml(OmegaConf.create(config)))
     return out_dir
 
 
