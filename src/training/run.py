@@ -10,6 +10,7 @@ import hydra
 import pytorch_lightning as pl
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from src.training import init_from
 from src.training.fit_check import check_checkpoint_fits
 from src.training.instantiate import callbacks_for, instantiate_group, instantiate_loggers
 from src.training.trainer_setup import translate_gpus
@@ -90,9 +91,11 @@ def train(cfg: DictConfig) -> pl.Trainer:
     silence_misleading_warnings()
     pl.seed_everything(cfg.seed, workers=True)
     output_dir = Path(cfg.paths.output_dir)
+    source = init_from.prepare(cfg)  # the source's audio, representation and process, before data and model
     datamodule = hydra.utils.instantiate(cfg.datamodule)
     attach_vocabulary(cfg, datamodule)
     model = hydra.utils.instantiate(cfg.model)
+    init_from.load_weights(model, source)
     model.run_config = OmegaConf.to_container(cfg, resolve=True)
     ckpt = checkpoint_to_continue(cfg, output_dir)
     if ckpt:  # before anything is written into the run folder
