@@ -14,6 +14,7 @@ from tqdm import tqdm
 
 from src.audio.io import write_wav
 from src.audio.spectrogram import save_spectrogram_png
+from src.generation.adapters import apply_adapter
 from src.generation.checkpoint import load_model
 from src.generation.modes.runners import NO_LABEL, mode_sampler, run_mode
 from src.models.diffusion_module import AudioDiffusionModule
@@ -49,6 +50,7 @@ class GenerateArgs:
     loop_seam: float = 0.1          # seconds regenerated around the loop point
     label: str | None = None        # class to make (conditional models): a label name, all (num_samples per label), or null (unconditional)
     label2: str | None = None       # interpolate: the class of the second end (default: label)
+    adapter: str | None = None      # a LoRA adapter file to sample the checkpoint with (python -m src.generation.adapters)
     cfg_scale: float | None = None  # classifier-free guidance for label: 0 ignores it, 1 conditional, >1 stronger (default: the model's)
 
 
@@ -82,6 +84,8 @@ def generate(args: GenerateArgs, loaded: tuple[AudioDiffusionModule, dict] | Non
         raise ValueError("num_samples, batch_size and steps must be at least 1")
     device = pick_device(args.device)
     model, config = loaded if loaded is not None else load_model(args.ckpt, device)
+    if args.adapter:
+        model = apply_adapter(model, args.adapter)
     device = model.device
     sampling = describe_sampling(args, model)
     rate = model.representation.sample_rate

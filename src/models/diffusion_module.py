@@ -10,6 +10,7 @@ import torch
 from src.data.file_dataset import split_batch
 from src.models.base import ConfiguredModule
 from src.checkpoints.legacy import upgrade_checkpoint
+from src.networks.adapters import FinetuneSettings, add_lora, freeze
 from src.networks.base import Network, NetworkFn
 from src.networks.conditioning import Guided, WithLabels, drop_labels
 from src.processes.base import Process
@@ -38,6 +39,8 @@ class AudioDiffusionModule(ConfiguredModule):
             every class and the unconditional case that classifier-free guidance needs.
         cfg_scale: default guidance scale when sampling a class (0 unconditional, 1 the conditional
             model alone, > 1 stronger adherence to the class).
+        finetune: LoRA adapters and frozen parameters of the network (src/networks/adapters.py);
+            part of the model, so a checkpoint rebuilds with its adapters.
     """
 
     def __init__(
@@ -54,6 +57,7 @@ class AudioDiffusionModule(ConfiguredModule):
         labels: Sequence[str] | None = None,
         cfg_dropout: float = 0.1,
         cfg_scale: float = 1.0,
+        finetune: dict | None = None,
     ) -> None:
         super().__init__(optimizer, scheduler)
         if not isinstance(network, Network) or not isinstance(process, Process):
@@ -74,6 +78,10 @@ class AudioDiffusionModule(ConfiguredModule):
                              f"got {cfg_dropout} and {cfg_scale}")
         self.cfg_dropout = cfg_dropout
         self.cfg_scale = cfg_scale
+        self.finetune = FinetuneSettings.from_config(finetune)
+        freeze(self.network, self.finetune.freeze)
+        if self.finetune.lora.rank:
+            add_lora(self.network, self.finetune.lora)
 
     @property
     def denoiser(self) -> Denoiser:

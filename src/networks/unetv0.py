@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import torch
 from audio_diffusion_pytorch import UNetV0
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 from src.networks.base import ClassEmbedding, Network
 
@@ -25,7 +26,11 @@ class UNetV0Network(Network):
     with a level hiss. 0 (the default, and every earlier checkpoint) is UNetV0 unchanged.
 
     `num_classes` > 0 learns one embedding per class (plus the null class), added to the
-    noise-level features that modulate every block."""
+    noise-level features that modulate every block.
+
+    `gradient_checkpointing` keeps only the UNet's inputs during the forward pass and recomputes
+    its activations in backward (UNetV0 has no checkpointing of its own): far less memory for about
+    one more forward pass per step."""
 
     def __init__(
         self,
@@ -41,6 +46,7 @@ class UNetV0Network(Network):
         dim: int = 1,
         position_features: int = 0,
         num_classes: int = 0,
+        gradient_checkpointing: bool = False,
     ) -> None:
         super().__init__()
         lists = {"channels": channels, "factors": factors, "items": items, "attentions": attentions}
@@ -62,6 +68,7 @@ class UNetV0Network(Network):
         self.in_channels = in_channels
         self.position_features = position_features
         self.num_classes = num_classes
+        self.gradient_checkpointing = gradient_checkpointing
         # one learned vector per class plus the null class, added to the noise-level features
         self.class_embedding = ClassEmbedding(num_classes + 1, modulation_features) if num_classes else None
         self.net = UNetV0(
@@ -74,9 +81,13 @@ class UNetV0Network(Network):
         ids = self.class_ids(labels, x.shape[0], x.device)
         if self.position_features:
             x = torch.cat([x, self.positions(x)], dim=1)
-        if ids is None:
-            return self.net(x, c_noise.to(x.dtype))
-        return self.net(x, c_noise.to(x.dtype), features=self.class_embedding(ids).to(x.dtype))
+        features = None if ids is None else self.class_embedding(ids).to(x.dtype)
+        if self.gradient_checkpointing and torch.is_grad_enabled():
+            return checkpoint(self._unet, x, c_noise.to(x.dtype), features, use_reentrant=False)
+        return self._unet(x, c_noise.to(x.dtype), features)
+
+    def _unet(self, x: torch.Tensor, c_noise: torch.Tensor, features: torch.Tensor | None) -> torch.Tensor:
+        return self.net(x, c_noise) if features is None else self.net(x, c_noise, features=features)
 
     def positions(self, x: torch.Tensor) -> torch.Tensor:
         """(batch, position_features, *spatial) cosines along the last axis, broadcast over the rest."""

@@ -122,8 +122,8 @@ def load_weights(model: torch.nn.Module, prepared: dict | None) -> None:
     train with the rest), and the null label keeps the source's."""
     if prepared is None:
         return
-    state = dict(prepared["state_dict"])
     own = model.state_dict()
+    state = _onto_adapted_layers(dict(prepared["state_dict"]), own)
     _match_class_embedding(state, own, prepared["labels"], list(getattr(model, "labels", ())), prepared["source"])
     problems = weight_mismatches(own, state)
     if problems:
@@ -132,6 +132,18 @@ def load_weights(model: torch.nn.Module, prepared: dict | None) -> None:
                          "must be the source's")
     model.load_state_dict(state)
     log.info("init_from=%s: started from its weights (a new run: new optimizer, step 0)", prepared["source"])
+
+
+def _onto_adapted_layers(state: dict, own: dict) -> dict:
+    """Base weights onto a network with LoRA adapters: a layer's weight lives under `base_layer`
+    there, and the adapters (not in the source) keep their fresh start."""
+    for key in own:
+        plain = key.replace(".base_layer.", ".")
+        if plain != key and plain in state:
+            state[key] = state.pop(plain)
+        elif "lora_" in key:
+            state[key] = own[key]
+    return state
 
 
 def _match_class_embedding(state: dict, own: dict, old: list[str], new: list[str], source: str) -> None:

@@ -10,6 +10,7 @@ import hydra
 import pytorch_lightning as pl
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from src.generation.adapters import extract_adapter
 from src.training import init_from
 from src.training.fit_check import check_checkpoint_fits
 from src.training.instantiate import callbacks_for, instantiate_group, instantiate_loggers
@@ -86,6 +87,14 @@ def attach_vocabulary(cfg: DictConfig, datamodule: pl.LightningDataModule) -> No
         cfg.model.network.num_classes = len(names)
 
 
+def save_adapter(trainer: pl.Trainer, output_dir: Path) -> None:
+    """A LoRA run's adapters on their own (a few MB), from its last checkpoint (EMA weights)."""
+    last = output_dir / "checkpoints" / "last.ckpt"
+    finetune = getattr(trainer.lightning_module, "finetune", None)
+    if trainer.is_global_zero and finetune is not None and finetune.lora.rank and last.is_file():
+        log.info("LoRA adapters: %s", extract_adapter(last, output_dir / "adapter.pt"))
+
+
 def train(cfg: DictConfig) -> pl.Trainer:
     """Instantiate data, model, callbacks, loggers and trainer from `cfg`, then fit."""
     silence_misleading_warnings()
@@ -110,5 +119,6 @@ def train(cfg: DictConfig) -> pl.Trainer:
         logger.log_hyperparams(model.run_config)
     # weights_only: a checkpoint is tensors and plain data; reading one never runs code from it.
     trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt, weights_only=True)
+    save_adapter(trainer, output_dir)
     log.info("run folder: %s", output_dir)
     return trainer
