@@ -15,10 +15,11 @@ os.environ.setdefault("PROJECT_ROOT", str(ROOT))  # configs find exp/, data/ and
 import hydra  # noqa: E402
 from dotenv import load_dotenv  # noqa: E402
 from omegaconf import DictConfig  # noqa: E402
+from omegaconf.errors import InterpolationResolutionError  # noqa: E402
 
 from src.training.resume import prepare_resume_argv  # noqa: E402
 from src.training.trainer_setup import DeviceConfigError  # noqa: E402
-from src.utils.resolvers import register_resolvers  # noqa: E402
+from src.utils.resolvers import RequiredSetting, register_resolvers  # noqa: E402
 
 SIGTERM_EXIT = 143  # 128 + SIGTERM, what a shell reports for a process a SIGTERM ended
 
@@ -38,12 +39,24 @@ def main(cfg: DictConfig) -> None:
         train(cfg)
     except (DeviceConfigError, CheckpointMismatch) as err:
         sys.exit(f"error: {err}")
+    except InterpolationResolutionError as err:
+        required = _required_setting(err)
+        if required is None:
+            raise
+        sys.exit(f"error: {required}")
     except SIGTERMException:
         # A scheduler must see that the run did not finish; last.ckpt holds where it stopped.
         logging.getLogger("train").warning(
             "stopped by SIGTERM; last.ckpt in %s/checkpoints holds the step it reached; "
             "the same command (with the same run_name or hydra.run.dir) resumes it", cfg.paths.output_dir)
         sys.exit(SIGTERM_EXIT)
+
+
+def _required_setting(err: BaseException) -> RequiredSetting | None:
+    """The ${required:...} of an experiment behind a config error, if that is what it is."""
+    while err is not None and not isinstance(err, RequiredSetting):
+        err = err.__cause__ or err.__context__
+    return err
 
 
 if __name__ == "__main__":

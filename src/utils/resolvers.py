@@ -57,9 +57,19 @@ def folder_from_env(variable: str, default: str) -> str:
     return str(Path(value).expanduser()) if value else default
 
 
+class RequiredSetting(ValueError):
+    """A setting the experiment needs and the command line did not give."""
+
+
+def required(setting: str, hint: str) -> str:
+    """`${required:init_from,"..."}`: a setting an experiment cannot run without. Giving it on the
+    command line replaces the interpolation; otherwise resolving it stops the run, saying why."""
+    raise RequiredSetting(f"{setting} is required here: {hint}")
+
+
 def register_resolvers() -> None:
     for name, fn in (("run_id", run_id), ("wandb_mode", wandb_mode), ("run_folder", run_folder_name),
-                     ("folder_from_env", folder_from_env)):
+                     ("folder_from_env", folder_from_env), ("required", required)):
         if not OmegaConf.has_resolver(name):
             # use_cache: resolve once per process, so the mode check runs once and the id never changes.
             OmegaConf.register_new_resolver(name, fn, use_cache=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+from pathlib import Path
 
 import hydra
 import pytest
@@ -17,6 +19,7 @@ from src.training.run import attach_vocabulary, train
 from tests.conftest import tiny_run_config
 
 pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -123,3 +126,22 @@ def test_a_pipeline_folder_brings_its_mel_settings(pipeline_folder, tmp_path, da
         init_from.prepare(cfg)
     assert cfg.model.representation.hop_length != 1024 and cfg.model.representation.sample_rate == 22050
     assert any("keeping model.representation.hop_length" in message for message in caplog.messages)
+
+
+def test_the_finetune_recipe_adapts_a_demo_model_to_real_one_shots(source_run, tmp_path, data_dir, shared_drums):
+    cfg = tiny_run_config(tmp_path, data_dir, "drum_finetune_demo", "tiny",
+                          (f"init_from={source_run}", f"datamodule.dataset.path={shared_drums}", "trainer.max_steps=2"))
+    train(cfg)
+    tuned = load(tmp_path / "run" / "checkpoints" / "last.ckpt")
+    assert tuned["global_step"] == 2 and tuned["config"]["model"]["labels"] == ["hihat", "kick", "snare"]
+
+
+def test_the_finetune_recipe_says_it_needs_init_from(tmp_path, data_dir):
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "train.py", "exp=drum_finetune_demo", "debug=tiny",
+                             f"paths.data_dir={data_dir}", f"hydra.run.dir={tmp_path / 'run'}"],
+                            cwd=ROOT, capture_output=True, text=True, env={**os.environ, "WANDB_MODE": "disabled"})
+    assert result.returncode != 0 and "error: init_from is required here" in result.stderr
+    assert "Traceback" not in result.stderr
