@@ -41,17 +41,24 @@ def weight_mismatches(expected: dict[str, torch.Tensor], found: dict[str, torch.
     return problems
 
 
-def check_checkpoint_fits(model: torch.nn.Module, ckpt: str | Path, model_config: dict) -> None:
-    """CheckpointMismatch naming the weights that do not fit and the model settings that changed."""
-    checkpoint = upgrade_checkpoint(torch.load(ckpt, map_location="cpu", weights_only=True, mmap=True))
+def check_labels(ckpt: str | Path, checkpoint: dict, model_config: dict) -> None:
+    """The same number of classes would load without complaint, with every class id meaning
+    another label: the vocabulary must be the checkpoint's."""
     trained_on = list(checkpoint.get(CONFIG_KEY, {}).get("model", {}).get("labels") or [])
     labels_now = list(model_config.get("labels") or [])
     if trained_on != labels_now:
-        # the same number of classes would load without complaint, with every class id meaning another label
+        hint = ("it was trained without labels: resume it with datamodule.dataset.labels=none" if not trained_on
+                else "resume it on the data and datamodule.dataset.labels it was trained with")
         raise CheckpointMismatch(f"ckpt={ckpt} was trained on the labels {trained_on or 'none'}, but the data now "
-                                 f"gives {labels_now or 'none'}; resume on the data it was trained on")
+                                 f"gives {labels_now or 'none'}; {hint}")
+
+
+def check_checkpoint_fits(model: torch.nn.Module, ckpt: str | Path, model_config: dict) -> None:
+    """CheckpointMismatch naming the weights that do not fit and the model settings that changed."""
+    checkpoint = upgrade_checkpoint(torch.load(ckpt, map_location="cpu", weights_only=True, mmap=True))
     problems = weight_mismatches(model.state_dict(), checkpoint.get("state_dict", {}))
     if not problems:
+        check_labels(ckpt, checkpoint, model_config)
         return
     old = flatten(checkpoint.get(CONFIG_KEY, {}).get("model", {}), "model")
     new = flatten(model_config, "model")
