@@ -2,7 +2,7 @@
 against the guidance scale.
 
     python benchmarks/conditional_quality.py ckpt=<run>/checkpoints/last.ckpt [per_label=16] [steps=50]
-        [scales=[0,1,2,3,5,7]] [seed=0] [sampler=<name>] [pictures=<folder>]
+        [scales=[0,1,2,3,5,7]] [seed=0] [sampler=<name>] [pictures=<folder>] [picture_scale=<scale>]
 
 Every label is sampled from the same `per_label` noises at each scale. Clips are scored against a
 held-out kit from the demo's synthesiser (seed 777): the whole set on the floor scale (Fréchet ratio,
@@ -11,7 +11,7 @@ classifier on the kit puts in the requested class and that class's own Fréchet 
 (src/metrics/by_label.py). The classifier's accuracy on held-out kit clips caps what adherence can
 show. The unconditional row samples the null label, as `generate.py` does without a label. With
 `pictures`, kit_vs_generated.png puts two kit clips per class above two generated clips of the same
-class at the model's default scale."""
+class at `picture_scale` (default: the model's own scale)."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ def scale_row(model, audio: torch.Tensor, requested: list[str], seed: int) -> tu
 
 def main(argv: list[str]) -> None:
     args = parse_cli({"ckpt": "???", "per_label": 16, "steps": 50, "scales": [0, 1, 2, 3, 5, 7], "seed": 0,
-                      "sampler": None, "pictures": None}, argv)
+                      "sampler": None, "pictures": None, "picture_scale": None}, argv)
     model, config = load_model(args.ckpt)
     if not model.labels:
         raise ValueError(f"{args.ckpt} is not a class-conditional model (no model.labels)")
@@ -64,7 +64,7 @@ def main(argv: list[str]) -> None:
         cells, report = scale_row(model, audio, requested, args.seed)
         accuracy = report["classifier_accuracy"]
         rows.append([f"cfg_scale {scale:g}", *scale_cells(floor_scores(model, audio, args.seed)), *cells])
-        if args.pictures and float(scale) == model.cfg_scale:
+        if args.pictures and float(scale) == float(model.cfg_scale if args.picture_scale is None else args.picture_scale):
             order = [model.labels.index(kind) * args.per_label + i for kind in DRUM_KINDS for i in range(2)]
             save_montage(model, audio[order], Path(args.pictures) / "kit_vs_generated.png")
     sampler = model.make_sampler(args.sampler)
