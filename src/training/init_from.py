@@ -3,10 +3,10 @@ from another model's weights.
 
 Sources: one of our training checkpoints or `saved_models/` exports (their EMA weights), or a
 local diffusers pipeline / UNet2DModel folder (`model.network.pretrained=` is the older spelling
-of the same thing). A model is fine-tuned in the representation and under the process it was
-trained with: where the experiment asks for others, the source's are used and a warning says what
-changed; only a setting the user gives on the command line wins, with a warning. A
-tiny-audio-diffusion checkpoint is imported first (python -m src.generation.import_tad)."""
+of the same thing), or a tiny-audio-diffusion checkpoint (its EMA weights). A model is fine-tuned
+in the representation and under the process it was trained with: where the experiment asks for
+others, the source's are used and a warning says what changed; only a setting the user gives on
+the command line wins, with a warning."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from src.checkpoints.files import CONFIG_KEY, read_checkpoint
-from src.checkpoints.tad import PREFIXES, SAFE_GLOBALS
+from src.checkpoints.tad import PREFIXES, SAFE_GLOBALS, read_tad_weights
 from src.training.fit_check import weight_mismatches
 
 log = logging.getLogger(__name__)
@@ -71,15 +71,29 @@ def prepare(cfg: DictConfig) -> dict | None:
         _prepare_diffusers_folder(cfg, path, explicit)
         return None  # the UNet2D network loads the folder's weights itself
     if path.is_file() and _is_tad(path):
-        raise ValueError(f"init_from={path} is a tiny-audio-diffusion checkpoint: import it first with "
-                         f"python -m src.generation.import_tad ckpt={path} config=<its exp .yaml> name=<name>, "
-                         "then init_from=saved_models/<name>")
+        return _prepare_tad(cfg, path, explicit)
     checkpoint = read_checkpoint(path)
     model = checkpoint[CONFIG_KEY]["model"]
     adopt(cfg, "audio", checkpoint[CONFIG_KEY]["audio"], str(path), explicit)
     for key in ("representation", "process"):
         adopt(cfg, f"model.{key}", model[key], str(path), explicit)
     return {"source": str(path), "state_dict": checkpoint["state_dict"], "labels": list(model.get("labels") or [])}
+
+
+def _prepare_tad(cfg: DictConfig, path: Path, explicit: list[str]) -> dict:
+    """A tiny-audio-diffusion checkpoint: its EMA UNetV0 weights, on raw samples under v-diffusion as it
+    was trained. Its audio settings live in its yaml, not in the checkpoint: the experiment's apply
+    (python -m src.generation.import_tad reads them from the yaml)."""
+    if "position_features" not in cfg.model.network:
+        raise ValueError(f"init_from={path} is a tiny-audio-diffusion (UNetV0) checkpoint: use a waveform experiment "
+                         "such as exp=drum_diffusion")
+    state, _ = read_tad_weights(path, "ema")
+    adopt(cfg, "model.process", {"_target_": "src.processes.v_cosine.VCosineProcess"}, str(path), explicit)
+    for key, value in (("model.representation.scale", 1.0), ("model.representation.mu_law", 0.0),
+                       ("model.network.position_features", 0)):
+        adopt(cfg, key, value, str(path), explicit)
+    return {"source": str(path), "state_dict": {f"network.net.{key}": value for key, value in state.items()},
+            "labels": []}
 
 
 def _is_tad(path: Path) -> bool:
