@@ -125,7 +125,7 @@ class Page:
             c["steps"] = gr.Slider(1, MAX_STEPS, value=50, step=1, label="Steps", elem_id="steps")
             c["seed"] = gr.Number(0, precision=0, label="Seed")
             c["random"] = gr.Button("Random seed")
-            c["clips"] = gr.Slider(1, MAX_CLIPS, value=2, step=1, label="Clips (per label with 'all')")
+            c["clips"] = gr.Slider(1, MAX_CLIPS, value=2, step=1, label="Clips (per label with 'all')", elem_id="clips")
             c["loop"] = gr.Checkbox(False, label="Make loops")
         with gr.Row():
             c["init_audio"] = gr.Audio(type="filepath", sources=["upload"], label="Input clip", visible=False)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 import urllib.request
 import zipfile
 
@@ -16,7 +17,7 @@ import soundfile as sf
 import torch
 
 from src.studio.headless import (browser_missing, button, generate_and_wait, headless_chromium, running_studio,
-                                 set_steps, wait_for_page)
+                                 set_steps, status_text, wait_for_page)
 
 LOCAL = ("http://127.0.0.1", "http://localhost", "ws://127.0.0.1", "data:", "blob:")
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(browser_missing() is not None, reason=str(browser_missing()))]
@@ -76,6 +77,20 @@ def test_the_studio_in_a_real_browser(studio_ckpt, tmp_path):
             manifest = json.loads(archive.read("manifest.json"))
         assert sum(name.endswith(".wav") for name in names) == 2
         assert manifest["request"]["mode"] == "variation" and manifest["request"]["label"] == "snare"
+
+        # a long batch, cancelled after its first clip: no more clips are made, the page says so
+        for field, value in (("#clips", 12), ("#steps", 200)):
+            box = browser.find_element(By.CSS_SELECTOR, f"{field} input[type=number]")
+            box.clear()
+            box.send_keys(str(value))
+        button(browser, "Generate").click()
+        WebDriverWait(browser, 120, poll_frequency=0.2).until(lambda d: "1 of 12" in status_text(d))
+        button(browser, "Cancel").click()
+        WebDriverWait(browser, 30).until(lambda d: "cancelled" in status_text(d))
+        newest = max((tmp_path / "work").glob("batch_*/"), key=lambda p: p.name)
+        made = len(list(newest.glob("part_*")))
+        time.sleep(5)
+        assert made == len(list(newest.glob("part_*"))) < 12
 
         outside = sorted(u for u in requested_urls(browser) if u and not u.startswith(LOCAL))
         assert not outside, f"the page fetched from outside this machine: {outside}"
