@@ -55,7 +55,7 @@ class AudioDiffusionModule(ConfiguredModule):
         sample_steps: int = 50,
         val_seed: int = 1234,
         labels: Sequence[str] | None = None,
-        cfg_dropout: float = 0.1,
+        cfg_dropout: float = 0.5,
         cfg_scale: float = 1.0,
         finetune: dict | None = None,
     ) -> None:

@@ -47,7 +47,7 @@ class LatentDiffusionModule(AudioDiffusionModule):
         val_seed: int = 1234,
         scale_batches: int = 8,
         labels: Sequence[str] | None = None,
-        cfg_dropout: float = 0.1,
+        cfg_dropout: float = 0.5,
         cfg_scale: float = 1.0,
         finetune: dict | None = None,
     ) -> None:
