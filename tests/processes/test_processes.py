@@ -101,3 +101,19 @@ def test_each_process_learns_two_clusters_in_seconds(name):
         optimizer.step()
     after = cluster_error(sample(denoiser, noise, 20, sampler))
     assert after < 0.15 and after < 0.4 * before, f"{name}: cluster error {before:.3f} -> {after:.3f}"
+
+
+def test_v_cosine_time_power_trains_more_at_low_noise(monkeypatch):
+    from src.processes.v_cosine import VCosineProcess
+
+    seen = []
+    network = lambda x, t: (seen.append(t.clone()), torch.zeros_like(x))[1]  # noqa: E731
+    torch.manual_seed(0)
+    VCosineProcess(time_power=3.0).loss(network, torch.zeros(4096, 1, 8))
+    torch.manual_seed(0)
+    VCosineProcess().loss(network, torch.zeros(4096, 1, 8))
+    skewed, uniform = seen
+    assert torch.allclose(skewed, uniform ** 3)  # the same draws, raised to the power
+    assert (skewed < 0.125).float().mean() > 0.45 and abs((uniform < 0.125).float().mean() - 0.125) < 0.02
+    with pytest.raises(ValueError, match="time_power"):
+        VCosineProcess(time_power=0)
