@@ -35,6 +35,11 @@ def read_checkpoint(source: str | Path) -> dict[str, Any]:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # torch raises pickle, zip and runtime errors alike for bad files
         raise CheckpointError(f"{path}: not a readable PyTorch checkpoint ({err})") from err
+    return checked_checkpoint(checkpoint, path)
+
+
+def checked_checkpoint(checkpoint: Any, path: str | Path) -> dict[str, Any]:
+    """An already loaded checkpoint, checked to be one of this framework's, in today's layout."""
     if not isinstance(checkpoint, dict) or CONFIG_KEY not in checkpoint or "state_dict" not in checkpoint:
         raise CheckpointError(f"{path}: not a checkpoint of this framework (it holds no run config and weights)")
     return upgrade_checkpoint(checkpoint)

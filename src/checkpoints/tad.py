@@ -46,10 +46,9 @@ def read_tad_settings(config_path: str | Path) -> dict[str, Any]:
             "loudness": loudness.get("loudness")}
 
 
-def read_tad_weights(ckpt_path: str | Path, weights: str = "ema") -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """(UNetV0 state dict with the keys of audio-diffusion-pytorch's UNetV0, checkpoint facts)."""
-    if weights not in PREFIXES:
-        raise ValueError(f"weights must be one of {', '.join(PREFIXES)}, got {weights!r}")
+def load_lightning_checkpoint(ckpt_path: str | Path) -> dict[str, Any]:
+    """A Lightning checkpoint of any origin as a dict, read with `weights_only=True` and the few plain
+    globals Lightning 1.x wrote besides tensors; anything else is a CheckpointError."""
     path = Path(ckpt_path)
     try:
         with torch.serialization.safe_globals(SAFE_GLOBALS):
@@ -58,15 +57,32 @@ def read_tad_weights(ckpt_path: str | Path, weights: str = "ema") -> tuple[dict[
         raise
     except Exception as err:  # torch raises pickle, zip and runtime errors alike for foreign files
         raise CheckpointError(f"ckpt={path}: cannot be read safely as a checkpoint ({err})") from err
-    state = checkpoint.get("state_dict") if isinstance(checkpoint, dict) else None
-    if not isinstance(state, dict):
+    if not isinstance(checkpoint, dict) or not isinstance(checkpoint.get("state_dict"), dict):
         raise CheckpointError(f"ckpt={path}: no state_dict; not a PyTorch Lightning checkpoint")
-    prefix = PREFIXES[weights]
+    return checkpoint
+
+
+def is_tad_checkpoint(checkpoint: dict[str, Any]) -> bool:
+    """EMA weights in tiny-audio-diffusion's layout, and no config of ours."""
+    return "config" not in checkpoint and any(key.startswith(PREFIXES["ema"]) for key in checkpoint["state_dict"])
+
+
+def tad_weights(checkpoint: dict[str, Any], weights: str = "ema", source: str | Path = "") -> dict[str, torch.Tensor]:
+    """The UNetV0 state dict (keys of audio-diffusion-pytorch's UNetV0) of a loaded checkpoint."""
+    if weights not in PREFIXES:
+        raise ValueError(f"weights must be one of {', '.join(PREFIXES)}, got {weights!r}")
+    state, prefix = checkpoint["state_dict"], PREFIXES[weights]
     found = {key[len(prefix):]: value for key, value in state.items() if key.startswith(prefix)}
     if not found:
         have = sorted({".".join(key.split(".")[:3]) for key in state})[:6]
-        raise CheckpointError(f"ckpt={path}: no {weights} weights under {prefix}* (it has {', '.join(have)}, ...); "
+        raise CheckpointError(f"ckpt={source}: no {weights} weights under {prefix}* (it has {', '.join(have)}, ...); "
                               "is it a tiny-audio-diffusion checkpoint?")
+    return found
+
+
+def read_tad_weights(ckpt_path: str | Path, weights: str = "ema") -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """(UNetV0 state dict with the keys of audio-diffusion-pytorch's UNetV0, checkpoint facts)."""
+    checkpoint = load_lightning_checkpoint(ckpt_path)
     facts = {"global_step": checkpoint.get("global_step"), "epoch": checkpoint.get("epoch"),
              "lightning": checkpoint.get("pytorch-lightning_version")}
-    return found, facts
+    return tad_weights(checkpoint, weights, ckpt_path), facts

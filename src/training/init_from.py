@@ -18,8 +18,8 @@ from typing import Any
 import torch
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from src.checkpoints.files import CONFIG_KEY, read_checkpoint
-from src.checkpoints.tad import PREFIXES, SAFE_GLOBALS, read_tad_weights
+from src.checkpoints.files import CONFIG_KEY, checked_checkpoint, resolve_checkpoint_path
+from src.checkpoints.tad import is_tad_checkpoint, load_lightning_checkpoint, tad_weights
 from src.training.fit_check import weight_mismatches
 
 log = logging.getLogger(__name__)
@@ -70,9 +70,11 @@ def prepare(cfg: DictConfig) -> dict | None:
     if path.is_dir() and not (path / "model.ckpt").is_file():
         _prepare_diffusers_folder(cfg, path, explicit)
         return None  # the UNet2D network loads the folder's weights itself
-    if path.is_file() and _is_tad(path):
-        return _prepare_tad(cfg, path, explicit)
-    checkpoint = read_checkpoint(path)
+    file = resolve_checkpoint_path(path)  # an export folder's model.ckpt
+    loaded = load_lightning_checkpoint(file)  # read once, whichever kind it is
+    if is_tad_checkpoint(loaded):
+        return _prepare_tad(cfg, path, loaded, explicit)
+    checkpoint = checked_checkpoint(loaded, file)
     model = checkpoint[CONFIG_KEY]["model"]
     adopt(cfg, "audio", checkpoint[CONFIG_KEY]["audio"], str(path), explicit)
     for key in ("representation", "process"):
@@ -80,32 +82,20 @@ def prepare(cfg: DictConfig) -> dict | None:
     return {"source": str(path), "state_dict": checkpoint["state_dict"], "labels": list(model.get("labels") or [])}
 
 
-def _prepare_tad(cfg: DictConfig, path: Path, explicit: list[str]) -> dict:
+def _prepare_tad(cfg: DictConfig, path: Path, checkpoint: dict, explicit: list[str]) -> dict:
     """A tiny-audio-diffusion checkpoint: its EMA UNetV0 weights, on raw samples under v-diffusion as it
     was trained. Its audio settings live in its yaml, not in the checkpoint: the experiment's apply
     (python -m src.generation.import_tad reads them from the yaml)."""
     if "position_features" not in cfg.model.network:
         raise ValueError(f"init_from={path} is a tiny-audio-diffusion (UNetV0) checkpoint: use a waveform experiment "
                          "such as exp=drum_diffusion")
-    state, _ = read_tad_weights(path, "ema")
+    state = tad_weights(checkpoint, "ema", path)
     adopt(cfg, "model.process", {"_target_": "src.processes.v_cosine.VCosineProcess"}, str(path), explicit)
     for key, value in (("model.representation.scale", 1.0), ("model.representation.mu_law", 0.0),
                        ("model.network.position_features", 0)):
         adopt(cfg, key, value, str(path), explicit)
     return {"source": str(path), "state_dict": {f"network.net.{key}": value for key, value in state.items()},
             "labels": []}
-
-
-def _is_tad(path: Path) -> bool:
-    """A tiny-audio-diffusion checkpoint: EMA weights in its layout and no config of ours."""
-    try:
-        with torch.serialization.safe_globals(SAFE_GLOBALS):
-            checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-    except Exception:  # torch raises many kinds for foreign files; read_checkpoint names the problem
-        return False
-    if not isinstance(checkpoint, dict) or CONFIG_KEY in checkpoint:
-        return False
-    return any(key.startswith(PREFIXES["ema"]) for key in checkpoint.get("state_dict", {}))
 
 
 def _prepare_diffusers_folder(cfg: DictConfig, folder: Path, explicit: list[str]) -> None:

@@ -4,9 +4,9 @@ run itself and the merged export all sample the same audio. Gradient checkpointi
 from __future__ import annotations
 
 import pytest
+import soundfile as sf
 import torch
 
-from src.generation.checkpoint import load_model
 from src.generation.export import export_checkpoint
 from src.generation.sample import GenerateArgs, generate
 from src.networks.adapters import LoraSettings, add_lora, adapted_layers, freeze
@@ -52,15 +52,13 @@ def test_adapter_file_base_plus_adapter_and_merged_export_sample_alike(runs, tmp
                               ("merged", merged, {}), ("base", base, {})):
         out = generate(GenerateArgs(ckpt=str(ckpt), num_samples=2, steps=3, label="kick", out_dir=str(tmp_path / name),
                                     **extra))
-        outputs[name] = torch.stack([load_model_free_read(out / f"sample_{i:03d}_kick.wav") for i in range(2)])
+        outputs[name] = torch.stack([read_clip(out / f"sample_{i:03d}_kick.wav") for i in range(2)])
     assert torch.allclose(outputs["run"], outputs["base+adapter"], atol=1e-4)
     assert torch.allclose(outputs["run"], outputs["merged"], atol=1e-3)
     assert not torch.allclose(outputs["run"], outputs["base"], atol=1e-3)  # the adapters changed something
 
 
-def load_model_free_read(path):
-    import soundfile as sf
-
+def read_clip(path):
     return torch.from_numpy(sf.read(path, dtype="float32")[0])
 
 

@@ -45,10 +45,14 @@ def requested_labels(args, model: AudioDiffusionModule) -> list[str | None]:
     return [str(args.label)]
 
 
-def conditioned(model: AudioDiffusionModule, label: str | None, cfg_scale: float | None, batch: int = 1):
-    """The denoiser for `label` (None: unconditional), its id repeated for `batch` items."""
-    ids = None if label is None else model.label_ids([label]).repeat(batch)
-    return model.conditioned(ids, cfg_scale)
+def label_ids(model: AudioDiffusionModule, label: str | None, batch: int = 1) -> torch.Tensor | None:
+    """`label`'s class id repeated for `batch` items (None: unconditional)."""
+    return None if label is None else model.label_ids([label]).repeat(batch)
+
+
+def conditioned(model: AudioDiffusionModule, label: str | None, cfg_scale: float | None):
+    """The denoiser for one item of `label` (None: unconditional)."""
+    return model.conditioned(label_ids(model, label), cfg_scale)
 
 
 def load_input(path: str | None, model: AudioDiffusionModule, name: str = "init_audio",
@@ -100,7 +104,7 @@ def run_sample(args, model, generator, label: str | None) -> Outputs:
     images: Images = []
     for first in tqdm(range(0, args.num_samples, args.batch_size), desc="sampling", unit="batch"):
         noise = model.noise(min(args.batch_size, args.num_samples - first), generator, args.length)
-        ids = None if label is None else model.label_ids([label]).repeat(noise.shape[0])
+        ids = label_ids(model, label, noise.shape[0])
         tensors = model.sample_tensors(noise, args.steps, args.sampler, args.eta, ids, args.cfg_scale)
         clips += list(model.decode_audio(tensors).cpu())
         images += [model.representation.image(x) for x in tensors]
@@ -126,8 +130,8 @@ def run_continue(args, model, generator, label: str | None) -> Outputs:
     if args.init_audio:
         audio = load_input(args.init_audio, model)
     else:
-        ids = None if label is None else model.label_ids([label])
-        audio = model.generate(1, steps=args.steps, generator=generator, labels=ids, cfg_scale=args.cfg_scale)[0].cpu()
+        audio = model.generate(1, steps=args.steps, generator=generator, labels=label_ids(model, label),
+                               cfg_scale=args.cfg_scale)[0].cpu()
     overlap, fade = seconds(args.overlap, model), seconds(args.crossfade, model)
     sampler, denoiser = mode_sampler(args, model), conditioned(model, label, args.cfg_scale)
     return audio_only([modes.continuation(model, audio, args.segments, overlap, fade, args.steps, generator,
