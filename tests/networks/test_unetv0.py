@@ -45,3 +45,19 @@ def test_zero_position_features_is_plain_unetv0():
     assert sum(p.numel() for p in tiny(0).parameters()) < sum(p.numel() for p in tiny(2).parameters())
     with pytest.raises(ValueError, match="position_features"):
         tiny(-1)
+
+
+def test_patches_fold_samples_into_channels_and_back():
+    net = UNetV0Network(in_channels=2, channels=[8, 8], factors=[1, 2], items=[1, 1], attentions=[0, 0],
+                        modulation_features=16, patch_size=4, position_features=2)
+    x = torch.arange(2 * 2 * 16, dtype=torch.float32).reshape(2, 2, 16)
+    folded = net.fold(x)
+    assert folded.shape == (2, 8, 4)
+    # channel 0's first patch (samples 0..3) becomes channels 0..3 of frame 0
+    assert folded[0, :4, 0].tolist() == x[0, 0, :4].tolist()
+    assert torch.equal(net.unfold(folded, 16), x)
+    assert net(torch.randn(3, 2, 32), torch.rand(3)).shape == (3, 2, 32)
+    with pytest.raises(ValueError, match="patch_size"):
+        net.check_shape((2, 36))  # 36 samples are not a multiple of 2 * 4
+    with pytest.raises(ValueError, match="patch_size"):
+        UNetV0Network(in_channels=1, channels=[8], factors=[1], items=[1], attentions=[0], patch_size=2, dim=2)
