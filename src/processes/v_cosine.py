@@ -18,16 +18,26 @@ from src.processes.base import Process, batch_times, per_item
 
 class VCosineProcess(Process):
     """`time_power` > 1 draws training times as u ** time_power (u uniform): more of training at low
-    noise, where a clip's quiet tail is told apart from hiss; 1 (the default) is ADP's uniform draw."""
+    noise, where a clip's quiet tail is told apart from hiss; 1 (the default) is ADP's uniform draw.
+
+    `level_window` > 0 weights each position's squared error by sigma^2 / (P + sigma^2), P the clean
+    tensor's mean power over that many positions around it (last axis), renormalised to mean 1 per
+    item. A plain MSE spends the network on loud, noise-like attacks, whose texture no denoiser can
+    predict, while an error at the level of a quiet tail is what a listener (and a log-spectrum)
+    hears as hiss; this weighting asks for the same relative precision at every level the noise
+    has not yet buried. 0 (the default) is the plain MSE."""
 
     name = "v_cosine"
     default_sampler = "ddim"
 
-    def __init__(self, time_power: float = 1.0) -> None:
+    def __init__(self, time_power: float = 1.0, level_window: int = 0) -> None:
         super().__init__()
         if time_power <= 0:
             raise ValueError(f"process.time_power must be positive, got {time_power}")
+        if level_window < 0:
+            raise ValueError(f"process.level_window must be 0 (off) or a positive window, got {level_window}")
         self.time_power = time_power
+        self.level_window = level_window
 
     def alpha_sigma(self, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         angle = torch.as_tensor(t) * math.pi / 2
@@ -50,4 +60,16 @@ class VCosineProcess(Process):
         noise = torch.randn_like(x0)
         alpha, sigma = (per_item(s, x0) for s in self.alpha_sigma(t))
         x_t = alpha * x0 + sigma * noise
-        return F.mse_loss(network(x_t, t), alpha * noise - sigma * x0)
+        error = (network(x_t, t) - (alpha * noise - sigma * x0)).pow(2)
+        if self.level_window:
+            error = error * level_weights(x0, sigma, self.level_window)
+        return error.mean()
+
+
+def level_weights(x0: torch.Tensor, sigma: torch.Tensor, window: int) -> torch.Tensor:
+    """sigma^2 / (local power of x0 + sigma^2), local along the last axis, with mean 1 per item."""
+    flat = x0.pow(2).reshape(-1, 1, x0.shape[-1])
+    power = F.avg_pool1d(flat, window, stride=1, padding=window // 2, count_include_pad=False)
+    power = power[..., : x0.shape[-1]].reshape(x0.shape)
+    weights = sigma.pow(2) / (power + sigma.pow(2))
+    return weights / weights.mean(dim=tuple(range(1, x0.dim())), keepdim=True)

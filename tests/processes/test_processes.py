@@ -117,3 +117,35 @@ def test_v_cosine_time_power_trains_more_at_low_noise(monkeypatch):
     assert (skewed < 0.125).float().mean() > 0.45 and abs((uniform < 0.125).float().mean() - 0.125) < 0.02
     with pytest.raises(ValueError, match="time_power"):
         VCosineProcess(time_power=0)
+
+
+def test_v_cosine_level_weights_favour_what_the_noise_has_not_buried():
+    from src.processes.v_cosine import VCosineProcess, level_weights
+
+    x0 = torch.zeros(2, 1, 1000)
+    x0[..., :100] = 1.0  # a loud attack, then silence
+    weights = level_weights(x0, torch.tensor([0.1, 10.0]).view(2, 1, 1), 64)
+    assert torch.allclose(weights.mean(dim=(1, 2)), torch.ones(2))
+    # at low noise the silent tail weighs about 100x the attack; under heavy noise both weigh alike
+    assert weights[0, 0, 500] > 50 * weights[0, 0, 50]
+    assert weights[1, 0, 500] < 1.02 * weights[1, 0, 50]
+    # an error in the tail costs more, relative to the same error in the attack, than under plain MSE
+    clips = x0[:1].expand(64, 1, 1000)
+    tail = (torch.arange(1000) >= 100).float()
+
+    def oracle_plus(error):
+        def network(x_t, t):  # the exact v for these clean clips, plus `error`
+            alpha, sigma = (s.view(-1, 1, 1) for s in VCosineProcess().alpha_sigma(t))
+            noise = (x_t - alpha * clips) / sigma
+            return alpha * noise - sigma * clips + error
+        return network
+
+    def cost(process, error):
+        torch.manual_seed(0)
+        return process.loss(oracle_plus(error), clips).item()
+
+    plain, weighted = VCosineProcess(), VCosineProcess(level_window=64)
+    plain_ratio = cost(plain, tail) / cost(plain, 1 - tail)
+    assert cost(weighted, tail) / cost(weighted, 1 - tail) > 2 * plain_ratio
+    with pytest.raises(ValueError, match="level_window"):
+        VCosineProcess(level_window=-1)
