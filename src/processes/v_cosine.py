@@ -14,6 +14,7 @@ import torch.nn.functional as F
 
 from src.networks.base import NetworkFn
 from src.processes.base import Process, batch_times, per_item
+from src.processes.weighting import LossWeighting, TimeLevelWeighting
 
 
 class VCosineProcess(Process):
@@ -30,7 +31,7 @@ class VCosineProcess(Process):
     name = "v_cosine"
     default_sampler = "ddim"
 
-    def __init__(self, time_power: float = 1.0, level_window: int = 0) -> None:
+    def __init__(self, time_power: float = 1.0, level_window: int = 0, weighting: LossWeighting | None = None) -> None:
         super().__init__()
         if time_power <= 0:
             raise ValueError(f"process.time_power must be positive, got {time_power}")
@@ -38,6 +39,7 @@ class VCosineProcess(Process):
             raise ValueError(f"process.level_window must be 0 (off) or a positive window, got {level_window}")
         self.time_power = time_power
         self.level_window = level_window
+        self.weighting = TimeLevelWeighting(level_window) if level_window else weighting
 
     def alpha_sigma(self, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         angle = torch.as_tensor(t) * math.pi / 2
@@ -60,16 +62,8 @@ class VCosineProcess(Process):
         noise = torch.randn_like(x0)
         alpha, sigma = (per_item(s, x0) for s in self.alpha_sigma(t))
         x_t = alpha * x0 + sigma * noise
-        error = (network(x_t, t) - (alpha * noise - sigma * x0)).pow(2)
-        if self.level_window:
-            error = error * level_weights(x0, sigma, self.level_window)
-        return error.mean()
+        error = network(x_t, t) - (alpha * noise - sigma * x0)
+        if self.weighting is not None:
+            return self.weighting(error, x0, sigma)
+        return error.pow(2).mean()
 
-
-def level_weights(x0: torch.Tensor, sigma: torch.Tensor, window: int) -> torch.Tensor:
-    """sigma^2 / (local power of x0 + sigma^2), local along the last axis, with mean 1 per item."""
-    flat = x0.pow(2).reshape(-1, 1, x0.shape[-1])
-    power = F.avg_pool1d(flat, window, stride=1, padding=window // 2, count_include_pad=False)
-    power = power[..., : x0.shape[-1]].reshape(x0.shape)
-    weights = sigma.pow(2) / (power + sigma.pow(2))
-    return weights / weights.mean(dim=tuple(range(1, x0.dim())), keepdim=True)

@@ -120,11 +120,13 @@ def test_v_cosine_time_power_trains_more_at_low_noise(monkeypatch):
 
 
 def test_v_cosine_level_weights_favour_what_the_noise_has_not_buried():
-    from src.processes.v_cosine import VCosineProcess, level_weights
+    from src.processes.v_cosine import VCosineProcess
+    from src.processes.weighting import buried_share
 
     x0 = torch.zeros(2, 1, 1000)
     x0[..., :100] = 1.0  # a loud attack, then silence
-    weights = level_weights(x0, torch.tensor([0.1, 10.0]).view(2, 1, 1), 64)
+    power = torch.nn.functional.avg_pool1d(x0, 63, stride=1, padding=31, count_include_pad=False)
+    weights = buried_share(power, torch.tensor([0.1, 10.0]).view(2, 1, 1) ** 2)
     assert torch.allclose(weights.mean(dim=(1, 2)), torch.ones(2))
     # at low noise the silent tail weighs about 100x the attack; under heavy noise both weigh alike
     assert weights[0, 0, 500] > 50 * weights[0, 0, 50]

@@ -1,0 +1,65 @@
+"""Loss weightings by level: where a clip is quiet, ask for the same relative precision as where it
+is loud.
+
+A plain MSE on the network's target spends the network on loud, noise-like attacks, whose texture
+no denoiser can predict, while an error at the level of a quiet tail, or of a band the clip leaves
+empty, is what a listener (and a log spectrum) hears as hiss. Each weighting here scales the
+squared error at a place by sigma^2 / (P + sigma^2), P the clean tensor's power there: about 1
+where the noise has buried the signal, small where the signal stands above it. Weights are
+renormalised to mean 1 per item, so each noise level keeps its share of the loss."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def buried_share(power: torch.Tensor, noise_power: torch.Tensor) -> torch.Tensor:
+    """noise / (power + noise), renormalised to mean 1 over every axis but the first."""
+    weights = noise_power / (power + noise_power)
+    return weights / weights.mean(dim=tuple(range(1, weights.dim())), keepdim=True)
+
+
+class TimeLevelWeighting:
+    """Weights by the clean tensor's mean power over `window` positions of its last axis."""
+
+    def __init__(self, window: int) -> None:
+        if window < 1:
+            raise ValueError(f"process.weighting.window must be a positive number of positions, got {window}")
+        self.window = window
+
+    def __call__(self, error: torch.Tensor, x0: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+        flat = x0.pow(2).reshape(-1, 1, x0.shape[-1])
+        power = F.avg_pool1d(flat, self.window, stride=1, padding=self.window // 2, count_include_pad=False)
+        power = power[..., : x0.shape[-1]].reshape(x0.shape)
+        return (error.pow(2) * buried_share(power, sigma.pow(2))).mean()
+
+
+class SpectralLevelWeighting:
+    """Weights each time-frequency bin of the error's short-time spectrum (Hann window of `n_fft`
+    samples, hop n_fft / 4) by the clean tensor's power in that bin, against the power unit noise
+    of level sigma puts there. It sees both a quiet tail and an empty band (a hat has no lows), and
+    is for waveform tensors (batch, channels, samples)."""
+
+    def __init__(self, n_fft: int) -> None:
+        if n_fft < 4 or n_fft % 4:
+            raise ValueError(f"process.weighting.n_fft must be a multiple of 4, at least 4; got {n_fft}")
+        self.n_fft = n_fft
+
+    def spectrum(self, x: torch.Tensor) -> torch.Tensor:
+        window = torch.hann_window(self.n_fft, device=x.device, dtype=x.dtype)
+        flat = x.reshape(-1, x.shape[-1])
+        stft = torch.stft(flat, self.n_fft, self.n_fft // 4, window=window, return_complex=True)
+        return stft.abs().pow(2).reshape(x.shape[0], -1, *stft.shape[-2:])
+
+    def __call__(self, error: torch.Tensor, x0: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+        if x0.dim() != 3:
+            raise ValueError(f"SpectralLevelWeighting is for waveform tensors (batch, channels, samples), got {tuple(x0.shape)}")
+        # unit white noise puts sum(window^2) of power in every bin
+        window_power = torch.hann_window(self.n_fft, dtype=x0.dtype).pow(2).sum()
+        noise_power = sigma.reshape(-1, 1, 1, 1).pow(2) * window_power
+        weights = buried_share(self.spectrum(x0), noise_power)
+        return (self.spectrum(error) * weights).mean() / window_power
+
+
+LossWeighting = TimeLevelWeighting | SpectralLevelWeighting
