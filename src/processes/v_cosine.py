@@ -64,6 +64,6 @@ class VCosineProcess(Process):
         x_t = alpha * x0 + sigma * noise
         error = network(x_t, t) - (alpha * noise - sigma * x0)
         if self.weighting is not None:
-            return self.weighting(error, x0, sigma)
+            return self.weighting(error, x0, alpha, sigma)
         return error.pow(2).mean()
 

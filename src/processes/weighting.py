@@ -28,11 +28,11 @@ class TimeLevelWeighting:
             raise ValueError(f"process.weighting.window must be a positive number of positions, got {window}")
         self.window = window
 
-    def __call__(self, error: torch.Tensor, x0: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+    def __call__(self, error: torch.Tensor, x0: torch.Tensor, alpha: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
         flat = x0.pow(2).reshape(-1, 1, x0.shape[-1])
         power = F.avg_pool1d(flat, self.window, stride=1, padding=self.window // 2, count_include_pad=False)
         power = power[..., : x0.shape[-1]].reshape(x0.shape)
-        return (error.pow(2) * buried_share(power, sigma.pow(2))).mean()
+        return (error.pow(2) * buried_share(alpha.pow(2) * power, sigma.pow(2))).mean()
 
 
 class SpectralLevelWeighting:
@@ -52,13 +52,13 @@ class SpectralLevelWeighting:
         stft = torch.stft(flat, self.n_fft, self.n_fft // 4, window=window, return_complex=True)
         return stft.abs().pow(2).reshape(x.shape[0], -1, *stft.shape[-2:])
 
-    def __call__(self, error: torch.Tensor, x0: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+    def __call__(self, error: torch.Tensor, x0: torch.Tensor, alpha: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
         if x0.dim() != 3:
             raise ValueError(f"SpectralLevelWeighting is for waveform tensors (batch, channels, samples), got {tuple(x0.shape)}")
         # unit white noise puts sum(window^2) of power in every bin
         window_power = torch.hann_window(self.n_fft, dtype=x0.dtype).pow(2).sum()
         noise_power = sigma.reshape(-1, 1, 1, 1).pow(2) * window_power
-        weights = buried_share(self.spectrum(x0), noise_power)
+        weights = buried_share(alpha.reshape(-1, 1, 1, 1).pow(2) * self.spectrum(x0), noise_power)
         return (self.spectrum(error) * weights).mean() / window_power
 
 
