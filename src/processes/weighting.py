@@ -4,7 +4,8 @@ is loud.
 A plain MSE on the network's target spends the network on loud, noise-like attacks, whose texture
 no denoiser can predict, while an error at the level of a quiet tail, or of a band the clip leaves
 empty, is what a listener (and a log spectrum) hears as hiss. Each weighting here scales the
-squared error at a place by sigma^2 / (P + sigma^2), P the clean tensor's power there: about 1
+squared error at a place by sigma^2 / (alpha^2 P + sigma^2), P the clean tensor's power there
+(alpha^2 P is the signal's power in x_t): about 1
 where the noise has buried the signal, small where the signal stands above it. Weights are
 renormalised to mean 1 per item, so each noise level keeps its share of the loss."""
 
