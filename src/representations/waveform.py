@@ -7,6 +7,7 @@ import math
 import torch
 
 from src.representations.base import Representation
+from src.representations.mdct import CircularMDCT
 
 
 class WaveformRepresentation(Representation):
@@ -20,10 +21,15 @@ class WaveformRepresentation(Representation):
             its attack to its tail; in raw samples the network's error at the tail's level is audible
             as a constant hiss. Companded, quiet samples are large, and an error near silence shrinks
             by about log(1 + mu) / mu (46x at 255) when expanded. 0 (default): raw samples.
+        mdct_bands: > 0 diffuses the clip's circular MDCT (src/representations/mdct.py) with that many
+            bands (even) instead of its samples: (channels * bands, length / bands) tensors, low bands
+            first. The transform is orthogonal, so the noise stays white, but a band a drum leaves
+            empty (a hat has no lows, a kick's tail no highs) is then a channel the network can
+            silence outright, where in samples it has to learn a precise filter. 0 (default): samples.
     """
 
     def __init__(self, sample_rate: int, channels: int, length: int, scale: float = 1.0,
-                 mu_law: float = 0.0) -> None:
+                 mu_law: float = 0.0, mdct_bands: int = 0) -> None:
         super().__init__(sample_rate, channels, length)
         if not (math.isfinite(scale) and scale > 0):
             raise ValueError(f"model.representation.scale must be a positive number, got {scale}")
@@ -31,13 +37,18 @@ class WaveformRepresentation(Representation):
             raise ValueError(f"model.representation.mu_law must be 0 (off) or positive, got {mu_law}")
         self.scale = scale
         self.mu_law = mu_law
+        self.mdct = CircularMDCT(mdct_bands) if mdct_bands else None
+        if self.mdct is not None:
+            self.mdct.check_length(length)
 
     def encode(self, audio: torch.Tensor) -> torch.Tensor:
         if self.mu_law:
             audio = audio.sign() * torch.log1p(self.mu_law * audio.abs()) / math.log1p(self.mu_law)
-        return audio * self.scale if self.scale != 1.0 else audio
+        x = audio * self.scale if self.scale != 1.0 else audio
+        return self.mdct(x) if self.mdct is not None else x
 
     def decode(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.mdct.inverse(x) if self.mdct is not None else x
         x = x / self.scale if self.scale != 1.0 else x
         if self.mu_law:  # clamped: expansion is exponential, and a sample beyond full scale is clipped anyway
             x = x.clamp(-1.0, 1.0)
@@ -45,4 +56,17 @@ class WaveformRepresentation(Representation):
         return x
 
     def tensor_shape(self, length: int | None = None) -> tuple[int, ...]:
-        return (self.channels, length or self.length)
+        length = length or self.length
+        if self.mdct is None:
+            return (self.channels, length)
+        self.mdct.check_length(length)
+        return (self.channels * self.mdct.bands, length // self.mdct.bands)
+
+    def time_mask(self, keep: torch.Tensor) -> torch.Tensor:
+        """MDCT frame j spans samples [j N, j N + 2 N) (the last wraps to the start): kept only when
+        all of them are."""
+        if self.mdct is None:
+            return super().time_mask(keep)
+        n = self.mdct.bands
+        wrapped = torch.cat([keep, keep[:n]])
+        return wrapped.unfold(0, 2 * n, n).all(dim=-1).float()

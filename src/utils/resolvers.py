@@ -67,9 +67,16 @@ def required(setting: str, hint: str) -> str:
     raise RequiredSetting(f"{setting} is required here: {hint}")
 
 
+def waveform_channels(channels: int, mdct_bands: int) -> int:
+    """`${waveform_channels:${audio.channels},${model.representation.mdct_bands}}`: the channels a
+    waveform model tensor has, channels * bands for an MDCT representation."""
+    return int(channels) * max(int(mdct_bands), 1)
+
+
 def register_resolvers() -> None:
     for name, fn in (("run_id", run_id), ("wandb_mode", wandb_mode), ("run_folder", run_folder_name),
-                     ("folder_from_env", folder_from_env), ("required", required)):
+                     ("folder_from_env", folder_from_env), ("required", required),
+                     ("waveform_channels", waveform_channels)):
         if not OmegaConf.has_resolver(name):
             # use_cache: resolve once per process, so the mode check runs once and the id never changes.
             OmegaConf.register_new_resolver(name, fn, use_cache=True)
