@@ -25,7 +25,9 @@ class WaveformRepresentation(Representation):
             bands (even) instead of its samples: (channels * bands, length / bands) tensors, low bands
             first. The transform is orthogonal, so the noise stays white, but a band a drum leaves
             empty (a hat has no lows, a kick's tail no highs) is then a channel the network can
-            silence outright, where in samples it has to learn a precise filter. 0 (default): samples.
+            silence outright, where in samples it has to learn a precise filter. Frames overlap by
+            one hop of `mdct_bands` samples, so inpainting keeps a span exactly except for up to one
+            hop at its edges, which it regenerates with the gap. 0 (default): samples.
     """
 
     def __init__(self, sample_rate: int, channels: int, length: int, scale: float = 1.0,

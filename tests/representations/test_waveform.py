@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
@@ -37,3 +39,38 @@ def test_mu_law_decode_clips_beyond_full_scale_and_rejects_negative_mu():
     assert rep.decode(torch.full((1, 1, 64), 3.0)).max() <= 1.0
     with pytest.raises(ValueError, match="mu_law"):
         WaveformRepresentation(16000, 1, 64, mu_law=-1.0)
+
+
+def test_mdct_is_an_orthogonal_filterbank():
+    from src.representations.mdct import CircularMDCT
+
+    mdct = CircularMDCT(16)
+    x = torch.randn(3, 2, 256)
+    y = mdct(x)
+    assert y.shape == (3, 32, 16)
+    assert torch.allclose(mdct.inverse(y), x, atol=1e-5)
+    assert torch.allclose(y.pow(2).sum(), x.pow(2).sum(), rtol=1e-5)  # energy kept: unit noise stays unit noise
+    z = torch.randn(3, 32, 16)
+    assert torch.allclose(mdct(mdct.inverse(z)), z, atol=1e-5)  # square: every coefficient tensor is a clip
+    # a low tone lands in the first band of its channel, a high one in the last
+    t = torch.arange(256) / 256.0
+    tones = torch.stack([torch.sin(2 * math.pi * 4 * t), torch.sin(2 * math.pi * 124 * t)])[None]
+    energy = mdct(tones).pow(2).sum(-1)[0]
+    assert energy[:16].argmax() == 0 and energy[16:].argmax() == 15
+    with pytest.raises(ValueError, match="mdct_bands"):
+        CircularMDCT(3)
+    with pytest.raises(ValueError, match="multiple of mdct_bands"):
+        mdct(torch.randn(1, 1, 100))
+
+
+def test_mdct_representation_shapes_round_trip_and_time_mask():
+    rep = WaveformRepresentation(16000, 1, 512, scale=2.0, mdct_bands=32)
+    audio = 0.5 * torch.randn(2, 1, 512)
+    x = rep.encode(audio)
+    assert x.shape == (2, 32, 16) and rep.tensor_shape() == (32, 16) and rep.tensor_shape(1024) == (32, 32)
+    assert torch.allclose(rep.decode(x), audio, atol=1e-5)
+    keep = torch.zeros(512, dtype=torch.bool)
+    keep[:200] = True  # frames of 64 samples at hop 32: frames 0..4 lie inside the first 200 samples
+    assert rep.time_mask(keep).tolist() == [1.0] * 5 + [0.0] * 11
+    with pytest.raises(ValueError, match="multiple of mdct_bands"):
+        WaveformRepresentation(16000, 1, 500, mdct_bands=32)
