@@ -34,6 +34,7 @@ PROJECT_TARGETS = frozenset({
     "src.processes.edm.EDMProcess",
     "src.processes.rectified_flow.RectifiedFlowProcess",
     "src.processes.ddpm.DDPMProcess",
+    "src.processes.weighting.SpectralLevelWeighting",
     # data modules, which benchmarks rebuild from a run's config to find its training clips
     "src.data.datamodule.AudioDataModule",
     "src.data.latent_cache.LatentCacheDataModule",

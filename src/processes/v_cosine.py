@@ -14,32 +14,26 @@ import torch.nn.functional as F
 
 from src.networks.base import NetworkFn
 from src.processes.base import Process, batch_times, per_item
-from src.processes.weighting import LossWeighting, TimeLevelWeighting
+from src.processes.weighting import SpectralLevelWeighting
 
 
 class VCosineProcess(Process):
     """`time_power` > 1 draws training times as u ** time_power (u uniform): more of training at low
     noise, where a clip's quiet tail is told apart from hiss; 1 (the default) is ADP's uniform draw.
 
-    `level_window` > 0 weights each position's squared error by sigma^2 / (P + sigma^2), P the clean
-    tensor's mean power over that many positions around it (last axis), renormalised to mean 1 per
-    item. A plain MSE spends the network on loud, noise-like attacks, whose texture no denoiser can
-    predict, while an error at the level of a quiet tail is what a listener (and a log-spectrum)
-    hears as hiss; this weighting asks for the same relative precision at every level the noise
-    has not yet buried. 0 (the default) is the plain MSE."""
+    `weighting` (a SpectralLevelWeighting, src/processes/weighting.py) replaces the plain MSE on v by
+    one weighted towards the time-frequency bins a clip leaves quiet; None (the default) is ADP's
+    plain MSE."""
 
     name = "v_cosine"
     default_sampler = "ddim"
 
-    def __init__(self, time_power: float = 1.0, level_window: int = 0, weighting: LossWeighting | None = None) -> None:
+    def __init__(self, time_power: float = 1.0, weighting: SpectralLevelWeighting | None = None) -> None:
         super().__init__()
         if time_power <= 0:
             raise ValueError(f"process.time_power must be positive, got {time_power}")
-        if level_window < 0:
-            raise ValueError(f"process.level_window must be 0 (off) or a positive window, got {level_window}")
         self.time_power = time_power
-        self.level_window = level_window
-        self.weighting = TimeLevelWeighting(level_window) if level_window else weighting
+        self.weighting = weighting
 
     def alpha_sigma(self, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         angle = torch.as_tensor(t) * math.pi / 2

@@ -1,9 +1,9 @@
-"""Loss weightings by level: where a clip is quiet, ask for the same relative precision as where it
+"""Loss weighting by level: where a clip is quiet, ask for the same relative precision as where it
 is loud.
 
 A plain MSE on the network's target spends the network on loud, noise-like attacks, whose texture
 no denoiser can predict, while an error at the level of a quiet tail, or of a band the clip leaves
-empty, is what a listener (and a log spectrum) hears as hiss. Each weighting here scales the
+empty, is what a listener (and a log spectrum) hears as hiss. The weighting scales the
 squared error at a place by sigma^2 / (alpha^2 P + sigma^2), P the clean tensor's power there
 (alpha^2 P is the signal's power in x_t): about 1
 where the noise has buried the signal, small where the signal stands above it. Weights are
@@ -12,28 +12,12 @@ renormalised to mean 1 per item, so each noise level keeps its share of the loss
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 
 def buried_share(power: torch.Tensor, noise_power: torch.Tensor) -> torch.Tensor:
     """noise / (power + noise), renormalised to mean 1 over every axis but the first."""
     weights = noise_power / (power + noise_power)
     return weights / weights.mean(dim=tuple(range(1, weights.dim())), keepdim=True)
-
-
-class TimeLevelWeighting:
-    """Weights by the clean tensor's mean power over `window` positions of its last axis."""
-
-    def __init__(self, window: int) -> None:
-        if window < 1:
-            raise ValueError(f"process.weighting.window must be a positive number of positions, got {window}")
-        self.window = window
-
-    def __call__(self, error: torch.Tensor, x0: torch.Tensor, alpha: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
-        flat = x0.pow(2).reshape(-1, 1, x0.shape[-1])
-        power = F.avg_pool1d(flat, self.window, stride=1, padding=self.window // 2, count_include_pad=False)
-        power = power[..., : x0.shape[-1]].reshape(x0.shape)
-        return (error.pow(2) * buried_share(alpha.pow(2) * power, sigma.pow(2))).mean()
 
 
 class SpectralLevelWeighting:
@@ -61,6 +45,3 @@ class SpectralLevelWeighting:
         noise_power = sigma.reshape(-1, 1, 1, 1).pow(2) * window_power
         weights = buried_share(alpha.reshape(-1, 1, 1, 1).pow(2) * self.spectrum(x0), noise_power)
         return (self.spectrum(error) * weights).mean() / window_power
-
-
-LossWeighting = TimeLevelWeighting | SpectralLevelWeighting

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
@@ -119,21 +121,19 @@ def test_v_cosine_time_power_trains_more_at_low_noise(monkeypatch):
         VCosineProcess(time_power=0)
 
 
-def test_v_cosine_level_weights_favour_what_the_noise_has_not_buried():
+def test_spectral_weighting_favours_the_bins_a_clip_leaves_quiet():
     from src.processes.v_cosine import VCosineProcess
-    from src.processes.weighting import buried_share
+    from src.processes.weighting import SpectralLevelWeighting, buried_share
 
-    x0 = torch.zeros(2, 1, 1000)
-    x0[..., :100] = 1.0  # a loud attack, then silence
-    power = torch.nn.functional.avg_pool1d(x0, 63, stride=1, padding=31, count_include_pad=False)
-    weights = buried_share(power, torch.tensor([0.1, 10.0]).view(2, 1, 1) ** 2)
-    assert torch.allclose(weights.mean(dim=(1, 2)), torch.ones(2))
-    # at low noise the silent tail weighs about 100x the attack; under heavy noise both weigh alike
-    assert weights[0, 0, 500] > 50 * weights[0, 0, 50]
-    assert weights[1, 0, 500] < 1.02 * weights[1, 0, 50]
-    # an error in the tail costs more, relative to the same error in the attack, than under plain MSE
-    clips = x0[:1].expand(64, 1, 1000)
-    tail = (torch.arange(1000) >= 100).float()
+    weights = buried_share(torch.tensor([[1.0, 0.0], [1.0, 0.0]]), torch.tensor([[0.01], [100.0]]))
+    assert torch.allclose(weights.mean(dim=1), torch.ones(2))
+    assert weights[0, 1] > 50 * weights[0, 0] and weights[1, 1] < 1.02 * weights[1, 0]
+
+    # clean clips: a low tone and nothing above it
+    n = torch.arange(4096)
+    clips = torch.sin(2 * math.pi * n / 64.0).expand(16, 1, 4096).contiguous()
+    low = torch.sin(2 * math.pi * n / 60.0)  # an error next to the tone, where it is loud
+    high = torch.sin(2 * math.pi * n / 3.0)  # the same error in a band the clips leave empty
 
     def oracle_plus(error):
         def network(x_t, t):  # the exact v for these clean clips, plus `error`
@@ -146,8 +146,10 @@ def test_v_cosine_level_weights_favour_what_the_noise_has_not_buried():
         torch.manual_seed(0)
         return process.loss(oracle_plus(error), clips).item()
 
-    plain, weighted = VCosineProcess(), VCosineProcess(level_window=64)
-    plain_ratio = cost(plain, tail) / cost(plain, 1 - tail)
-    assert cost(weighted, tail) / cost(weighted, 1 - tail) > 2 * plain_ratio
-    with pytest.raises(ValueError, match="level_window"):
-        VCosineProcess(level_window=-1)
+    plain, weighted = VCosineProcess(), VCosineProcess(weighting=SpectralLevelWeighting(256))
+    assert abs(cost(plain, high) / cost(plain, low) - 1) < 0.05  # plain MSE: both errors cost alike
+    assert cost(weighted, high) / cost(weighted, low) > 3  # weighted: the one in the empty band costs more
+    with pytest.raises(ValueError, match="n_fft"):
+        SpectralLevelWeighting(6)
+    with pytest.raises(ValueError, match="waveform"):
+        weighted.loss(lambda x, t: torch.zeros_like(x), torch.zeros(2, 1, 8, 8))
