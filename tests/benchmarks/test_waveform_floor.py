@@ -1,0 +1,43 @@
+"""benchmarks/waveform_floor.py on a tiny untrained waveform checkpoint (debug=tiny: 1024 samples at 8 kHz)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import hydra
+import torch
+from omegaconf import OmegaConf, open_dict
+
+from tests.conftest import ROOT, compose_config
+
+
+def table_rows(text: str, first: str) -> list[list[str]]:
+    """The cells of the markdown rows after the line starting with `first`."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(first))
+    rows = []
+    for line in lines[start + 3:]:
+        if not line.startswith("|"):
+            break
+        rows.append([cell.strip() for cell in line.strip("|").split("|")])
+    return rows
+
+
+def test_floor_costs_grow_with_the_level_and_the_denoiser_is_scored(tmp_path):
+    cfg = compose_config(["exp=drum_diffusion_demo", "debug=tiny"])
+    with open_dict(cfg):
+        cfg.paths.output_dir = str(tmp_path)
+    torch.manual_seed(0)
+    model = hydra.utils.instantiate(cfg.model)
+    ckpt = tmp_path / "tiny.ckpt"
+    torch.save({"state_dict": model.state_dict(), "config": OmegaConf.to_container(cfg, resolve=True)}, ckpt)
+    result = subprocess.run([sys.executable, "benchmarks/waveform_floor.py", f"ckpt={ckpt}", "sample_rate=8000",
+                             "length=1024"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    floors = {row[0]: float(row[1]) for row in table_rows(result.stdout, "Held-out kit clips")}
+    assert floors["none"] < 2 and floors["-80 dB"] < 2  # a floor far below the hits costs nothing
+    assert floors["-30 dB"] > 5 * floors["none"]  # a loud one costs a lot
+    errors = table_rows(result.stdout, "x_0 error")
+    assert [row[0] for row in errors] == ["0.01", "0.02", "0.05", "0.1", "0.2", "0.4"]
+    assert all(len(row) == 5 and all(abs(float(cell)) < 200 for cell in row[2:]) for row in errors)
