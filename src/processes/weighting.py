@@ -24,12 +24,17 @@ class SpectralLevelWeighting:
     """Weights each time-frequency bin of the error's short-time spectrum (Hann window of `n_fft`
     samples, hop n_fft / 4) by the clean tensor's power in that bin, against the power unit noise
     of level sigma puts there. It sees both a quiet tail and an empty band (a hat has no lows), and
-    is for waveform tensors (batch, channels, samples)."""
+    is for waveform tensors (batch, channels, samples). `plain_share` in [0, 1) mixes in that share
+    of the plain MSE, so loud bins keep some weight: noise-like hits (snares, hats) need their
+    texture where they are loud as much as silence where they are not."""
 
-    def __init__(self, n_fft: int) -> None:
+    def __init__(self, n_fft: int, plain_share: float = 0.0) -> None:
         if n_fft < 4 or n_fft % 4:
             raise ValueError(f"process.weighting.n_fft must be a multiple of 4, at least 4; got {n_fft}")
+        if not 0.0 <= plain_share < 1.0:
+            raise ValueError(f"process.weighting.plain_share must be in [0, 1), got {plain_share}")
         self.n_fft = n_fft
+        self.plain_share = plain_share
 
     def spectrum(self, x: torch.Tensor) -> torch.Tensor:
         window = torch.hann_window(self.n_fft, device=x.device, dtype=x.dtype)
@@ -44,4 +49,7 @@ class SpectralLevelWeighting:
         window_power = torch.hann_window(self.n_fft, dtype=x0.dtype).pow(2).sum()
         noise_power = sigma.reshape(-1, 1, 1, 1).pow(2) * window_power
         weights = buried_share(alpha.reshape(-1, 1, 1, 1).pow(2) * self.spectrum(x0), noise_power)
-        return (self.spectrum(error) * weights).mean() / window_power
+        weighted = (self.spectrum(error) * weights).mean() / window_power
+        if not self.plain_share:
+            return weighted
+        return self.plain_share * error.pow(2).mean() + (1 - self.plain_share) * weighted

@@ -149,6 +149,10 @@ def test_spectral_weighting_favours_the_bins_a_clip_leaves_quiet():
     plain, weighted = VCosineProcess(), VCosineProcess(weighting=SpectralLevelWeighting(256))
     assert abs(cost(plain, high) / cost(plain, low) - 1) < 0.05  # plain MSE: both errors cost alike
     assert cost(weighted, high) / cost(weighted, low) > 3  # weighted: the one in the empty band costs more
+    half = VCosineProcess(weighting=SpectralLevelWeighting(256, plain_share=0.5))
+    assert 1.2 < cost(half, high) / cost(half, low) < cost(weighted, high) / cost(weighted, low)
+    with pytest.raises(ValueError, match="plain_share"):
+        SpectralLevelWeighting(256, plain_share=1.0)
     with pytest.raises(ValueError, match="n_fft"):
         SpectralLevelWeighting(6)
     with pytest.raises(ValueError, match="waveform"):
