@@ -71,7 +71,7 @@ def test_vae_then_latent_diffusion_then_generate(data_dir, tmp_path):
     assert torch.isfinite(scale) and scale > 0
     assert first["config"]["model"]["representation"]["vae_config"]["block_out_channels"] == [8, 8, 16]
     assert any(k.startswith("representation.vae.") for k in first["state_dict"])  # the VAE travels along
-    assert (latent_run / "samples" / "step_0000002" / "sample_00_kick.wav")  # the demo learns the kit's classes.exists()
+    assert (latent_run / "samples" / "step_0000002" / "sample_00_kick.wav").exists()  # the demo learns the kit's classes
 
     with open_dict(latent_cfg):
         latent_cfg.ckpt = str(latent_run / "checkpoints" / "last.ckpt")
