@@ -69,9 +69,11 @@ def tad_files(tmp_path):
     return ckpt, config, online, ema
 
 
-def test_the_import_holds_the_ema_weights_and_samples_under_v_diffusion(tad_files, tmp_path):
+def test_the_import_holds_the_ema_weights_and_samples_under_v_diffusion(tad_files, tmp_path, monkeypatch):
     ckpt, config, online, ema = tad_files
+    monkeypatch.chdir(tmp_path)
     out = import_tad(ckpt, config, tmp_path / "saved" / "tad_kicks")
+    assert {p.name for p in tmp_path.iterdir()} == {"saved", ckpt.name, config.name}  # nothing else written here
     model, run_config = load_model(out)
     for name, tensor in ema.net.state_dict().items():
         assert torch.equal(model.network.net.state_dict()[name], tensor), name
