@@ -35,21 +35,21 @@ class SpectralLevelWeighting:
             raise ValueError(f"process.weighting.plain_share must be in [0, 1), got {plain_share}")
         self.n_fft = n_fft
         self.plain_share = plain_share
+        self.window = torch.hann_window(n_fft)
+        self.window_power = float(self.window.pow(2).sum())  # what unit white noise puts in every bin
 
     def spectrum(self, x: torch.Tensor) -> torch.Tensor:
-        window = torch.hann_window(self.n_fft, device=x.device, dtype=x.dtype)
         flat = x.reshape(-1, x.shape[-1])
+        window = self.window.to(device=x.device, dtype=x.dtype)
         stft = torch.stft(flat, self.n_fft, self.n_fft // 4, window=window, return_complex=True)
         return stft.abs().pow(2).reshape(x.shape[0], -1, *stft.shape[-2:])
 
     def __call__(self, error: torch.Tensor, x0: torch.Tensor, alpha: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
         if x0.dim() != 3:
             raise ValueError(f"SpectralLevelWeighting is for waveform tensors (batch, channels, samples), got {tuple(x0.shape)}")
-        # unit white noise puts sum(window^2) of power in every bin
-        window_power = torch.hann_window(self.n_fft, dtype=x0.dtype).pow(2).sum()
-        noise_power = sigma.reshape(-1, 1, 1, 1).pow(2) * window_power
+        noise_power = sigma.reshape(-1, 1, 1, 1).pow(2) * self.window_power
         weights = buried_share(alpha.reshape(-1, 1, 1, 1).pow(2) * self.spectrum(x0), noise_power)
-        weighted = (self.spectrum(error) * weights).mean() / window_power
+        weighted = (self.spectrum(error) * weights).mean() / self.window_power
         if not self.plain_share:
             return weighted
         return self.plain_share * error.pow(2).mean() + (1 - self.plain_share) * weighted
