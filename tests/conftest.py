@@ -49,6 +49,22 @@ def tiny_run_config(tmp_path: Path, data_dir: Path, exp: str, debug: str, extra:
     return cfg
 
 
+def untrained_checkpoint(folder: Path, overrides: list[str]) -> Path:
+    """folder/tiny.ckpt: a model composed from `overrides`, untrained (seed 0), with its resolved config."""
+    import hydra
+    import torch
+    from omegaconf import OmegaConf
+
+    cfg = compose_config(overrides)
+    with open_dict(cfg):
+        cfg.paths.output_dir = str(folder)
+    torch.manual_seed(0)
+    model = hydra.utils.instantiate(cfg.model)
+    path = folder / "tiny.ckpt"
+    torch.save({"state_dict": model.state_dict(), "config": OmegaConf.to_container(cfg, resolve=True)}, path)
+    return path
+
+
 @pytest.fixture
 def tiny_cfg(tmp_path: Path, data_dir: Path) -> DictConfig:
     """The waveform demo experiment shrunk by debug=tiny."""

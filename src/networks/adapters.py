@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field
 
-import torch
 from peft import LoraConfig, inject_adapter_in_model
 from peft.tuners.lora import LoraLayer
 from torch import nn

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 
 import torch
 from audio_diffusion_pytorch import UNetV0
-from torch import nn
 from torch.utils.checkpoint import checkpoint
 
 from src.networks.base import ClassEmbedding, Network

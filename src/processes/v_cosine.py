@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 
 from src.networks.base import NetworkFn
 from src.processes.base import Process, batch_times, per_item

@@ -5,11 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-import hydra
-import torch
-from omegaconf import OmegaConf, open_dict
-
-from tests.conftest import ROOT, compose_config
+from tests.conftest import ROOT, untrained_checkpoint
 
 
 def table_rows(text: str, first: str) -> list[list[str]]:
@@ -25,13 +21,7 @@ def table_rows(text: str, first: str) -> list[list[str]]:
 
 
 def test_floor_costs_grow_with_the_level_and_the_denoiser_is_scored(tmp_path):
-    cfg = compose_config(["exp=drum_diffusion_demo", "debug=tiny"])
-    with open_dict(cfg):
-        cfg.paths.output_dir = str(tmp_path)
-    torch.manual_seed(0)
-    model = hydra.utils.instantiate(cfg.model)
-    ckpt = tmp_path / "tiny.ckpt"
-    torch.save({"state_dict": model.state_dict(), "config": OmegaConf.to_container(cfg, resolve=True)}, ckpt)
+    ckpt = untrained_checkpoint(tmp_path, ["exp=drum_diffusion_demo", "debug=tiny"])
     result = subprocess.run([sys.executable, "benchmarks/waveform_floor.py", f"ckpt={ckpt}", "sample_rate=8000",
                              "length=1024"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]

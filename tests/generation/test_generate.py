@@ -4,29 +4,19 @@ from __future__ import annotations
 
 import json
 
-import hydra
 import pytest
 import soundfile as sf
 import torch
-from omegaconf import OmegaConf, open_dict
 
 from generate import main
 from src.checkpoints.files import CheckpointError
 from src.generation.sample import GenerateArgs, generate
-from tests.conftest import compose_config, write_tone
+from tests.conftest import untrained_checkpoint, write_tone
 
 
 @pytest.fixture(scope="module")
 def ckpt(tmp_path_factory):
-    cfg = compose_config(["exp=drum_diffusion_demo", "debug=tiny"])
-    path = tmp_path_factory.mktemp("ckpt")
-    with open_dict(cfg):
-        cfg.paths.output_dir = str(path)
-    torch.manual_seed(0)
-    model = hydra.utils.instantiate(cfg.model)
-    torch.save({"state_dict": model.state_dict(), "config": OmegaConf.to_container(cfg, resolve=True)},
-               path / "tiny.ckpt")
-    return path / "tiny.ckpt"
+    return untrained_checkpoint(tmp_path_factory.mktemp("ckpt"), ["exp=drum_diffusion_demo", "debug=tiny"])
 
 
 def run(ckpt, out, **extra) -> dict:
