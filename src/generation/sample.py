@@ -70,7 +70,8 @@ def describe_sampling(args: GenerateArgs, model: AudioDiffusionModule) -> dict[s
     # guidance runs the network with the label and with the null label at every evaluation
     guided = bool(model.labels) and args.label not in NO_LABEL and scale not in (0.0, 1.0)
     info = {"process": model.process.describe(), "sampler": sampler.name, "steps": args.steps,
-            "network_evaluations_per_clip": sampler.evaluations(args.steps) * (2 if guided else 1)}
+            "network_evaluations_per_clip": sampler.evaluations(args.steps) * (2 if guided else 1),
+            "cfg_scale": scale if model.labels else None}
     log.info("%s, sampler %s: %d steps = %d network evaluations per clip", info["process"], info["sampler"],
              args.steps, info["network_evaluations_per_clip"])
     return info
@@ -103,7 +104,6 @@ def generate(args: GenerateArgs, loaded: tuple[AudioDiffusionModule, dict] | Non
             save_mel_png(out_dir / f"{stem}_mel.png", image)
         files.append(f"{stem}.wav")
     sampling["labels"] = labels
-    sampling["cfg_scale"] = (model.cfg_scale if args.cfg_scale is None else args.cfg_scale) if model.labels else None
     write_manifest(out_dir, args, config, files, rate, device, time.perf_counter() - started, sampling)
     log.info("wrote %d clips to %s", len(files), out_dir)
     return out_dir
