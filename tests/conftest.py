@@ -72,10 +72,10 @@ def tiny_cfg(tmp_path: Path, data_dir: Path) -> DictConfig:
 
 
 def write_tone(path: Path, rate: int = 16000, seconds: float = 0.5, channels: int = 1,
-               freq: float = 440.0, subtype: str | None = None) -> Path:
+               freq: float = 440.0, subtype: str | None = None, amplitude: float = 0.5) -> Path:
     """A sine tone file in any format soundfile writes (by extension)."""
     t = np.arange(int(rate * seconds)) / rate
-    data = 0.5 * np.sin(2 * np.pi * freq * t)
+    data = amplitude * np.sin(2 * np.pi * freq * t)
     data = np.stack([data] * channels, axis=1)
     path.parent.mkdir(parents=True, exist_ok=True)
     sf.write(str(path), data, rate, subtype=subtype)

@@ -73,6 +73,18 @@ def normalize_lufs(audio: torch.Tensor, sample_rate: int, target_lufs: float) ->
     return audio / peak * 0.99 if peak > 0.99 else audio
 
 
+def normalize_peak(audio: torch.Tensor, target_db: float) -> torch.Tensor:
+    """Scale so the largest sample sits at `target_db` dBFS (at most 0). One-shots of one kit differ
+    by 15 dB and more at their peaks (a hat against a kick); levelled, each is denoised against its
+    own level rather than the loudest class's. Silent clips are returned unchanged."""
+    if target_db > 0:
+        raise ValueError(f"a peak target above 0 dBFS would clip, got {target_db}")
+    peak = audio.abs().max()
+    if peak <= 1e-8:
+        return audio
+    return audio * (10.0 ** (target_db / 20.0) / peak)
+
+
 def normalize_loudness(audio: torch.Tensor, target_db: float) -> torch.Tensor:
     """Scale to an RMS of `target_db` dBFS, then back off so the peak stays below 1.
 

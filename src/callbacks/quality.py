@@ -12,7 +12,6 @@ import torch
 from torch.utils.data import Dataset
 
 from src.callbacks.samples import FixedNoiseGeneration
-from src.audio.io import normalize_loudness
 from src.data.audio_folder import AudioFolderSpec
 from src.data.file_dataset import item_input
 from src.data.synth import DRUM_KINDS, reference_kit
@@ -69,13 +68,11 @@ def validation_reference(datamodule: pl.LightningDataModule, pl_module: pl.Light
 
 def demo_kit_reference(spec: AudioFolderSpec, representation: Representation, count: int, seed: int) -> Reference:
     """At least `count` clips of a held-out kit (the demo trains on seed 0), class-balanced, drawn and
-    converted like the demo's files and shaped like the model's audio (loudness-normalised when the
+    converted like the demo's files and shaped like the model's audio (levelled as the
     data set is)."""
     audio, labels = reference_kit(math.ceil(count / len(DRUM_KINDS)), representation.sample_rate,
                                   representation.channels, representation.length, seed)
-    if spec.normalize_db is not None:
-        audio = torch.stack([normalize_loudness(clip, spec.normalize_db) for clip in audio])
-    return audio, labels
+    return torch.stack([spec.normalize(clip) for clip in audio]), labels
 
 
 class SampleQuality(FixedNoiseGeneration):

@@ -20,6 +20,7 @@ from src.audio.io import (
     fit_length,
     normalize_loudness,
     normalize_lufs,
+    normalize_peak,
     read_audio,
     resample,
     to_channels,
@@ -52,6 +53,7 @@ class AudioFolderSpec(LabelSettings):
     crop: str = "start"
     normalize_db: float | None = None
     normalize_lufs: float | None = None
+    normalize_peak_db: float | None = None
     scan: str = "full"
     silence_db: float = -60.0
     min_fraction: float = 0.01
@@ -60,8 +62,12 @@ class AudioFolderSpec(LabelSettings):
     def __post_init__(self) -> None:
         if self.crop not in CROP_MODES:
             raise ValueError(f"datamodule.dataset.crop must be one of {CROP_MODES}, got {self.crop!r}")
-        if self.normalize_db is not None and self.normalize_lufs is not None:
-            raise ValueError("set one of datamodule.dataset.normalize_db (RMS) and normalize_lufs (BS.1770), not both")
+        chosen = [name for name in ("normalize_db", "normalize_lufs", "normalize_peak_db") if getattr(self, name) is not None]
+        if len(chosen) > 1:
+            raise ValueError(f"set one of datamodule.dataset.normalize_db (RMS), normalize_lufs (BS.1770) "
+                             f"and normalize_peak_db (peak), not {' and '.join(chosen)}")
+        if self.normalize_peak_db is not None and self.normalize_peak_db > 0:
+            raise ValueError(f"datamodule.dataset.normalize_peak_db must be at most 0 dBFS, got {self.normalize_peak_db}")
         if self.scan not in ("full", "header"):
             raise ValueError(f"datamodule.dataset.scan must be 'full' or 'header', got {self.scan!r}")
         if self.scan_workers is not None and self.scan_workers < 1:
@@ -72,6 +78,16 @@ class AudioFolderSpec(LabelSettings):
             raise ValueError(
                 f"invalid audio shape: sample_rate={self.sample_rate}, channels={self.channels}, length={self.length}"
             )
+
+    def normalize(self, audio: torch.Tensor) -> torch.Tensor:
+        """One clip (channels, samples) levelled as set: RMS, integrated loudness, peak, or as recorded."""
+        if self.normalize_db is not None:
+            return normalize_loudness(audio, self.normalize_db)
+        if self.normalize_lufs is not None:
+            return normalize_lufs(audio, self.sample_rate, self.normalize_lufs)
+        if self.normalize_peak_db is not None:
+            return normalize_peak(audio, self.normalize_peak_db)
+        return audio
 
     # The folder-spec protocol the DataModule relies on (see src/data/mel_image_folder.py for the other one).
     def list_files(self, root: Path) -> list[Path]:
@@ -181,11 +197,7 @@ class AudioClipDataset(FileDataset):
         audio, rate = read_audio(path, start=start, frames=need)
         audio = resample(audio, rate, spec.sample_rate)
         audio = fit_length(to_channels(audio, spec.channels), spec.length)
-        if spec.normalize_db is not None:
-            audio = normalize_loudness(audio, spec.normalize_db)
-        if spec.normalize_lufs is not None:
-            audio = normalize_lufs(audio, spec.sample_rate, spec.normalize_lufs)
-        return audio.float().contiguous()
+        return spec.normalize(audio).float().contiguous()
 
     def _crop_start(self, slack: int, crop_seed: int) -> int:
         if slack <= 0 or self.spec.crop == "start":

@@ -126,6 +126,23 @@ def test_normalisation_applies(tmp_path):
     assert abs(20 * torch.log10(clip.pow(2).mean().sqrt()).item() + 30.0) < 0.5
 
 
+def test_peak_normalisation_levels_quiet_and_loud_hits_alike(tmp_path):
+    quiet = write_tone(tmp_path / "quiet.wav", rate=8000, seconds=0.5, amplitude=0.05)
+    loud = write_tone(tmp_path / "loud.wav", rate=8000, seconds=0.5, amplitude=0.8)
+    dataset = AudioClipDataset([quiet, loud], spec(normalize_peak_db=-3.0))
+    for clip in (dataset[0], dataset[1]):
+        assert abs(20 * torch.log10(clip.abs().max()).item() + 3.0) < 1e-3
+
+
+@pytest.mark.parametrize("settings, named", [
+    ({"normalize_db": -20.0, "normalize_peak_db": -1.0}, "normalize_db and normalize_peak_db"),
+    ({"normalize_peak_db": 2.0}, "normalize_peak_db must be at most 0"),
+])
+def test_normalisation_settings_are_checked(settings, named):
+    with pytest.raises(ValueError, match=named):
+        spec(**settings)
+
+
 def test_dataset_skips_a_file_that_goes_bad_with_one_warning(tmp_path, caplog):
     good = write_tone(tmp_path / "good.wav", rate=8000)
     bad = tmp_path / "bad.wav"
