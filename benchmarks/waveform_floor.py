@@ -8,7 +8,9 @@ each clip's peak, scored on the floor scale against the reference kit (seed 777)
 generated floor must stay under. Then, with `ckpt`, the network's clean-clip estimate x_0 from
 kit clips noised to model time t: its error over each class's clips, in decibels against sigma / alpha
 (0 dB is what x_t / alpha, the noisy clip taken as clean, scores; a denoiser gets below it by
-removing the noise where the clip is quiet: in the bands and the stretches it leaves empty)."""
+removing the noise where the clip is quiet: in the bands and the stretches it leaves empty), and
+the same error over each clip's second half, where every kit hit has decayed, against the clip's
+peak: the hiss a sample keeps after its hit when sampling ends at that t."""
 
 from __future__ import annotations
 
@@ -44,28 +46,37 @@ def floor_rows(sample_rate: int, length: int) -> list[list[str]]:
     return rows
 
 
+def db(value: torch.Tensor) -> str:
+    return f"{20 * math.log10(max(float(value), 1e-12)):.1f}"
+
+
 @torch.no_grad()
-def denoise_rows(ckpt: str) -> list[list[str]]:
+def denoise_rows(ckpt: str) -> tuple[list[list[str]], list[list[str]]]:
+    """Per time t and class: the x_0 error against sigma / alpha, and the error over the clip's
+    second half (where every kit hit has decayed) against the clip's peak."""
     model, _ = load_model(ckpt)
     model.eval()
     rep = model.representation
     audio, labels = reference_kit(8, rep.sample_rate, rep.channels, rep.length)
     x0 = rep.encode(audio)
+    tail = x0.shape[-1] // 2
+    peaks = x0.abs().amax(dim=tuple(range(1, x0.dim())))
     denoiser = model.denoiser
     generator = torch.Generator().manual_seed(0)
-    rows = []
+    chosen = {kind: [i for i, label in enumerate(labels) if label == kind] for kind in DRUM_KINDS}
+    kit_tails = [db((x0[c][..., tail:].pow(2).mean(dim=tuple(range(1, x0.dim()))).sqrt() / peaks[c]).mean())
+                 for c in chosen.values()]
+    whole, tails = [], [["kit itself", "-", *kit_tails]]
     for t in TIMES:
         time = torch.tensor(t)
         alpha, sigma = denoiser.alpha_sigma(time, x0)
         x_t = alpha * x0 + sigma * torch.randn(x0.shape, generator=generator)
         error = denoiser.predict(x_t, time)[0] - x0
-        cells = []
-        for kind in DRUM_KINDS:
-            chosen = [i for i, label in enumerate(labels) if label == kind]
-            rms = error[chosen].pow(2).mean().sqrt()
-            cells.append(f"{20 * math.log10(float(rms * alpha / sigma)):.1f}")
-        rows.append([f"{t:g}", f"{float(sigma):.3f}", *cells])
-    return rows
+        tail_rms = error[..., tail:].pow(2).mean(dim=tuple(range(1, x0.dim()))).sqrt() / peaks
+        whole.append([f"{t:g}", f"{float(sigma):.3f}",
+                      *(db(error[c].pow(2).mean().sqrt() * alpha / sigma) for c in chosen.values())])
+        tails.append([f"{t:g}", f"{float(sigma):.3f}", *(db(tail_rms[c].mean()) for c in chosen.values())])
+    return whole, tails
 
 
 def main(argv: list[str]) -> None:
@@ -75,8 +86,11 @@ def main(argv: list[str]) -> None:
                                     floor_rows(args.sample_rate, args.length)) + "\n")
     if args.ckpt:
         sys.stdout.write(f"\nx_0 error of {args.ckpt} on kit clips, dB against sigma / alpha (0 dB: x_t / alpha taken as clean):\n")
+        whole, tails = denoise_rows(args.ckpt)
         header = ["t", "sigma", *(f"{kind} error" for kind in DRUM_KINDS)]
-        sys.stdout.write(markdown_table(header, denoise_rows(args.ckpt)) + "\n")
+        sys.stdout.write(markdown_table(header, whole) + "\n")
+        sys.stdout.write("\nThe same estimates over each clip's second half, dB against the clip's peak (the kit's own level there first):\n")
+        sys.stdout.write(markdown_table(header, tails) + "\n")
 
 
 if __name__ == "__main__":

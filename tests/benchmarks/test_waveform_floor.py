@@ -31,3 +31,9 @@ def test_floor_costs_grow_with_the_level_and_the_denoiser_is_scored(tmp_path):
     errors = table_rows(result.stdout, "x_0 error")
     assert [row[0] for row in errors] == ["0.01", "0.02", "0.05", "0.1", "0.2", "0.4"]
     assert all(len(row) == 5 and all(abs(float(cell)) < 200 for cell in row[2:]) for row in errors)
+    tails = table_rows(result.stdout, "The same estimates over each clip's second half")
+    assert [row[0] for row in tails] == ["kit itself", "0.01", "0.02", "0.05", "0.1", "0.2", "0.4"]
+    kit = [float(cell) for cell in tails[0][2:]]
+    assert all(level < -3 for level in kit), tails  # the synthetic hits have begun to decay by mid-clip
+    lowest, highest = ([float(cell) for cell in tails[i][2:]] for i in (1, -1))
+    assert all(high > low + 10 for low, high in zip(lowest, highest)), tails  # an untrained net's tail error follows sigma
