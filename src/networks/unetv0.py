@@ -30,6 +30,13 @@ class UNetV0Network(Network):
     unit noise stays unit noise; each level costs about patch_size times less, which on a small CPU
     budget buys more training steps. 1 (the default, and every earlier checkpoint) is UNetV0 unchanged.
 
+    `input_gain` doubles the UNet's output channels into a residual r and a gain g, and returns
+    r + g * x: each sample of the input is passed on with a gain the network sets. Where a one-shot
+    has decayed, the clean target of every process is a multiple of the noisy input there (v-diffusion's
+    v = (alpha / sigma) x_t in a silent stretch), which a plain UNet must rebuild sample by sample
+    through its convolutions; with the gain it is one smooth value per stretch. False (the default,
+    and every earlier checkpoint) is UNetV0 unchanged.
+
     `num_classes` > 0 learns one embedding per class (plus the null class), added to the
     noise-level features that modulate every block.
 
@@ -51,6 +58,7 @@ class UNetV0Network(Network):
         dim: int = 1,
         position_features: int = 0,
         patch_size: int = 1,
+        input_gain: bool = False,
         num_classes: int = 0,
         gradient_checkpointing: bool = False,
     ) -> None:
@@ -76,13 +84,14 @@ class UNetV0Network(Network):
         self.patch_size = patch_size
         self.in_channels = in_channels
         self.position_features = position_features
+        self.input_gain = input_gain
         self.num_classes = num_classes
         self.gradient_checkpointing = gradient_checkpointing
         # one learned vector per class plus the null class, added to the noise-level features
         self.class_embedding = ClassEmbedding(num_classes + 1, modulation_features) if num_classes else None
         self.net = UNetV0(
             dim=dim, in_channels=in_channels * patch_size + position_features,
-            out_channels=in_channels * patch_size, channels=list(channels), factors=list(factors), items=list(items),
+            out_channels=in_channels * patch_size * (2 if input_gain else 1), channels=list(channels), factors=list(factors), items=list(items),
             attentions=list(attentions), attention_heads=attention_heads, attention_features=attention_features,
             resnet_groups=resnet_groups, modulation_features=modulation_features,
         )
@@ -91,13 +100,15 @@ class UNetV0Network(Network):
         ids = self.class_ids(labels, x.shape[0], x.device)
         length = x.shape[-1]
         x = self.fold(x)
-        if self.position_features:
-            x = torch.cat([x, self.positions(x)], dim=1)
+        inputs = torch.cat([x, self.positions(x)], dim=1) if self.position_features else x
         features = None if ids is None else self.class_embedding(ids).to(x.dtype)
         if self.gradient_checkpointing and torch.is_grad_enabled():
-            y = checkpoint(self._unet, x, c_noise.to(x.dtype), features, use_reentrant=False)
+            y = checkpoint(self._unet, inputs, c_noise.to(x.dtype), features, use_reentrant=False)
         else:
-            y = self._unet(x, c_noise.to(x.dtype), features)
+            y = self._unet(inputs, c_noise.to(x.dtype), features)
+        if self.input_gain:
+            residual, gain = y.chunk(2, dim=1)
+            y = residual + gain * x
         return self.unfold(y, length)
 
     def fold(self, x: torch.Tensor) -> torch.Tensor:

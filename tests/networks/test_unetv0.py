@@ -61,3 +61,22 @@ def test_patches_fold_samples_into_channels_and_back():
         net.check_shape((2, 36))  # 36 samples are not a multiple of 2 * 4
     with pytest.raises(ValueError, match="patch_size"):
         UNetV0Network(in_channels=1, channels=[8], factors=[1], items=[1], attentions=[0], patch_size=2, dim=2)
+
+
+@pytest.mark.parametrize("patch_size", [1, 4])
+def test_input_gain_passes_each_input_sample_on_with_the_gain_the_unet_sets(patch_size):
+    net = UNetV0Network(in_channels=2, channels=[8, 8], factors=[1, 2], items=[1, 1], attentions=[0, 0],
+                        modulation_features=16, patch_size=patch_size, position_features=2, input_gain=True)
+    x = torch.randn(3, 2, 32)
+    assert net(x, torch.rand(3)).shape == x.shape
+    folded_channels = 2 * patch_size
+
+    def residual_zero_gain_ramp(inputs, c_noise, features):
+        assert inputs.shape[1] == folded_channels + 2  # the positions go in, not out
+        gain = torch.linspace(0.0, 3.0, inputs.shape[-1]).expand(inputs.shape[0], folded_channels, -1)
+        return torch.cat([torch.zeros_like(gain), gain], dim=1)
+
+    net._unet = residual_zero_gain_ramp
+    expected = net.unfold(net.fold(x) * torch.linspace(0.0, 3.0, 32 // patch_size), 32)
+    assert torch.allclose(net(x, torch.rand(3)), expected)
+    assert expected[..., 0].abs().max() == 0 and expected.abs().max() > 0  # a zero gain silences its stretch
