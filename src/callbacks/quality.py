@@ -153,6 +153,11 @@ class SampleQuality(FixedNoiseGeneration):
 
     def on_generated(self, trainer: pl.Trainer, pl_module: pl.LightningModule, audio: torch.Tensor,
                      tensors: torch.Tensor) -> None:
+        diverged = int((~torch.isfinite(audio).flatten(1).all(dim=1)).sum())
+        if diverged:  # a diverging sampler is worth a warning, not the end of the run
+            log.warning("step %d: %d of %d generated clips hold NaN or infinite samples; sample-quality metrics "
+                        "are skipped at this validation", trainer.global_step, diverged, len(audio))
+            return
         scores = self.scores(audio.cpu(), pl_module.representation.sample_rate)
         if not scores:
             return

@@ -92,6 +92,19 @@ def test_fit_start_and_logged_metrics(demo_module: AudioDataModule) -> None:
     assert all(value >= 0 for value in metrics.values())
 
 
+def test_diverged_samples_are_named_and_skipped(demo_module: AudioDataModule, caplog) -> None:
+    logged: list = []
+    trainer = SimpleNamespace(datamodule=demo_module, loggers=[SimpleNamespace(log_metrics=lambda m, step: logged.append(m))],
+                              global_step=150)
+    callback = SampleQuality(num_samples=2, reference_clips=4)
+    callback.on_fit_start(trainer, model())
+    generated = reference_kit(1, RATE, 1, LENGTH, seed=11)[0][:2].clone()
+    generated[1, 0, 5] = float("nan")
+    with caplog.at_level("WARNING"):
+        callback.on_generated(trainer, model(), generated, generated)
+    assert logged == [] and "step 150: 1 of 2 generated clips hold NaN" in caplog.text
+
+
 def test_scale_off_and_bad_settings() -> None:
     callback = SampleQuality(num_samples=2, reference_clips=4, scale=False)
     trainer = SimpleNamespace(datamodule=SimpleNamespace(train_set=[torch.zeros(1, LENGTH)] * 2))
