@@ -62,8 +62,10 @@ def check_checkpoint_fits(model: torch.nn.Module, ckpt: str | Path, model_config
         return
     old = flatten(checkpoint.get(CONFIG_KEY, {}).get("model", {}), "model")
     new = flatten(model_config, "model")
-    # the network's and representation's settings first: they decide the weights' shapes
-    keys = sorted(set(old) | set(new), key=lambda k: (not k.startswith(("model.network", "model.representation")), k))
+    # the network's and representation's settings first: they decide the weights' shapes; among them,
+    # options added since the checkpoint and switched off (unset -> 0, false or null) last
+    keys = sorted(set(old) | set(new), key=lambda k: (not k.startswith(("model.network", "model.representation")),
+                                                      k not in old and not new.get(k), k))
     changed = [f"{key}: {old[key] if key in old else 'unset'} -> {new[key] if key in new else 'unset'}"
                for key in keys if old.get(key, MISSING) != new.get(key, MISSING)]
     settings = "; ".join(changed[:SHOWN]) + (f" and {len(changed) - SHOWN} more" if len(changed) > SHOWN else "")

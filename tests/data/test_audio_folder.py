@@ -89,15 +89,17 @@ def test_scan_skips_bad_files_with_reasons(tmp_path):
 
 
 def test_split_is_deterministic_and_stable(tmp_path):
+    # Paths are hashed relative to the data root, so the split cannot depend on where pytest puts tmp_path.
     files = [tmp_path / f"f{i:03d}.wav" for i in range(200)]
-    train, val = split_files(files, 0.2)
+    train, val = split_files(files, 0.2, tmp_path)
     assert 20 < len(val) < 60 and not set(train) & set(val)
-    assert set(split_files(list(reversed(files)), 0.2)[1]) == set(val)
+    assert set(split_files(list(reversed(files)), 0.2, tmp_path)[1]) == set(val)
     # Adding files never moves an old file between the sets.
-    more_train, more_val = split_files(files + [tmp_path / f"new{i}.wav" for i in range(50)], 0.2)
+    more_train, more_val = split_files(files + [tmp_path / f"new{i}.wav" for i in range(50)], 0.2, tmp_path)
     assert set(val) <= set(more_val) and set(train) <= set(more_train)
-    # A tiny folder still gets one validation file.
-    assert len(split_files(files[:3], 0.1)[1]) == 1
+    # A tiny folder none of whose files hashes under the fraction still gets one validation file.
+    tiny = [f for f in files if f not in val][:3]
+    assert len(split_files(tiny, 0.1, tmp_path)[1]) == 1
     with pytest.raises(ValueError, match="val_fraction"):
         split_files(files, 1.5)
 
