@@ -59,20 +59,24 @@ def denoise_rows(ckpt: str) -> tuple[list[list[str]], list[list[str]]]:
     rep = model.representation
     audio, labels = reference_kit(8, rep.sample_rate, rep.channels, rep.length)
     x0 = rep.encode(audio)
-    tail = x0.shape[-1] // 2
-    peaks = x0.abs().amax(dim=tuple(range(1, x0.dim())))
+    items = tuple(range(1, x0.dim()))
+    peaks = x0.abs().amax(dim=items)
+
+    def tail_level(x: torch.Tensor) -> torch.Tensor:
+        """Per item: the RMS over the clip's second half, against the clean clip's peak."""
+        return x[..., x.shape[-1] // 2:].pow(2).mean(dim=items).sqrt() / peaks
+
     denoiser = model.denoiser
     generator = torch.Generator().manual_seed(0)
     chosen = {kind: [i for i, label in enumerate(labels) if label == kind] for kind in DRUM_KINDS}
-    kit_tails = [db((x0[c][..., tail:].pow(2).mean(dim=tuple(range(1, x0.dim()))).sqrt() / peaks[c]).mean())
-                 for c in chosen.values()]
-    whole, tails = [], [["kit itself", "-", *kit_tails]]
+    kit_tails = tail_level(x0)
+    whole, tails = [], [["kit itself", "-", *(db(kit_tails[c].mean()) for c in chosen.values())]]
     for t in TIMES:
         time = torch.tensor(t)
         alpha, sigma = denoiser.alpha_sigma(time, x0)
         x_t = alpha * x0 + sigma * torch.randn(x0.shape, generator=generator)
         error = denoiser.predict(x_t, time)[0] - x0
-        tail_rms = error[..., tail:].pow(2).mean(dim=tuple(range(1, x0.dim()))).sqrt() / peaks
+        tail_rms = tail_level(error)
         whole.append([f"{t:g}", f"{float(sigma):.3f}",
                       *(db(error[c].pow(2).mean().sqrt() * alpha / sigma) for c in chosen.values())])
         tails.append([f"{t:g}", f"{float(sigma):.3f}", *(db(tail_rms[c].mean()) for c in chosen.values())])

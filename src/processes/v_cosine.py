@@ -59,4 +59,3 @@ class VCosineProcess(Process):
         if self.weighting is not None:
             return self.weighting(error, x0, alpha, sigma)
         return error.pow(2).mean()
-
