@@ -64,6 +64,10 @@ class AudioDiffusionModule(ConfiguredModule):
             raise ValueError(f"model.network must be a Network and model.process a Process, "
                              f"got {type(network).__name__} and {type(process).__name__}")
         network.check_shape(representation.tensor_shape())
+        if network.gate != process.gate:
+            raise ValueError(f"model.network.gate={network.gate} but the {process.name} process has gate={process.gate}: "
+                             "only a gated process reads the log-power channels a gated network adds (v_cosine follows "
+                             "model.network.gate; with another process set model.network.gate=false)")
         self.representation = representation
         self.network = network
         self.process = process

@@ -35,6 +35,8 @@ class Network(nn.Module, ABC):
     the unconditional model that classifier-free guidance trains alongside."""
 
     num_classes: int = 0
+    # True: forward returns twice x's channels, the prediction then a log-power gate (src/processes/gate.py)
+    gate: bool = False
 
     @abstractmethod
     def forward(self, x: torch.Tensor, c_noise: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:

@@ -3,7 +3,10 @@
 Processes and samplers call `network(x, c_noise)` and know nothing of labels. These wrappers bind
 labels (and classifier-free guidance) to a network, so that every process, sampler and generation
 mode works conditionally without a change. Guidance on the network's output equals guidance on the
-denoised estimate, because every process's denoiser is affine in that output (c_skip x + c_out f)."""
+denoised estimate, because every process's denoiser is affine in that output (c_skip x + c_out f).
+A gated network's log-power half (src/processes/gate.py) is guided alike, in log power: the guided
+level is the label's, pushed away from the unconditional one, which is not affine in the denoised
+estimate but keeps the level positive."""
 
 from __future__ import annotations
 

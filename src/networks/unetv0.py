@@ -37,6 +37,10 @@ class UNetV0Network(Network):
     through its convolutions; with the gain it is one smooth value per stretch. False (the default,
     and every earlier checkpoint) is UNetV0 unchanged.
 
+    `gate` doubles the UNet's output channels and returns both halves: the prediction and, per
+    element, the log of the clean signal's power, which a gated process turns into a Wiener skip
+    (src/processes/gate.py). False (the default, and every earlier checkpoint) is UNetV0 unchanged.
+
     `num_classes` > 0 learns one embedding per class (plus the null class), added to the
     noise-level features that modulate every block.
 
@@ -59,6 +63,7 @@ class UNetV0Network(Network):
         position_features: int = 0,
         patch_size: int = 1,
         input_gain: bool = False,
+        gate: bool = False,
         num_classes: int = 0,
         gradient_checkpointing: bool = False,
     ) -> None:
@@ -78,6 +83,8 @@ class UNetV0Network(Network):
             raise ValueError(f"num_classes must be 0 (unconditional) or positive, got {num_classes}")
         if patch_size < 1 or (patch_size > 1 and dim != 1):
             raise ValueError(f"patch_size must be 1 (off) or, for waveforms (dim=1), larger, got {patch_size} with dim={dim}")
+        if input_gain and gate:
+            raise ValueError("input_gain and gate both claim the UNet's second set of output channels: choose one")
         if position_features < 0:
             raise ValueError(f"position_features must be 0 (off) or positive, got {position_features}")
         self.downsampling = math.prod(factors) * patch_size  # in samples
@@ -85,13 +92,14 @@ class UNetV0Network(Network):
         self.in_channels = in_channels
         self.position_features = position_features
         self.input_gain = input_gain
+        self.gate = gate
         self.num_classes = num_classes
         self.gradient_checkpointing = gradient_checkpointing
         # one learned vector per class plus the null class, added to the noise-level features
         self.class_embedding = ClassEmbedding(num_classes + 1, modulation_features) if num_classes else None
         self.net = UNetV0(
             dim=dim, in_channels=in_channels * patch_size + position_features,
-            out_channels=in_channels * patch_size * (2 if input_gain else 1), channels=list(channels), factors=list(factors), items=list(items),
+            out_channels=in_channels * patch_size * (2 if input_gain or gate else 1), channels=list(channels), factors=list(factors), items=list(items),
             attentions=list(attentions), attention_heads=attention_heads, attention_features=attention_features,
             resnet_groups=resnet_groups, modulation_features=modulation_features,
         )
@@ -109,6 +117,8 @@ class UNetV0Network(Network):
         if self.input_gain:
             residual, gain = y.chunk(2, dim=1)
             y = residual + gain * x
+        if self.gate:  # each half unfolds as its own signal
+            return torch.cat([self.unfold(half, length) for half in y.chunk(2, dim=1)], dim=1)
         return self.unfold(y, length)
 
     def fold(self, x: torch.Tensor) -> torch.Tensor:

@@ -38,6 +38,8 @@ class Process(nn.Module, ABC):
     name: str = ""
     default_sampler: str = "ddim"
     samplers: tuple[str, ...] = PATH_SAMPLERS
+    # True: the process reads a gated network's log-power channels (src/processes/gate.py)
+    gate: bool = False
 
     @abstractmethod
     def alpha_sigma(self, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -13,6 +13,7 @@ import torch
 
 from src.networks.base import NetworkFn
 from src.processes.base import Process, batch_times, per_item
+from src.processes.gate import gated_v
 from src.processes.weighting import SpectralLevelWeighting
 
 
@@ -22,17 +23,24 @@ class VCosineProcess(Process):
 
     `weighting` (a SpectralLevelWeighting, src/processes/weighting.py) replaces the plain MSE on v by
     one weighted towards the time-frequency bins a clip leaves quiet; None (the default) is ADP's
-    plain MSE."""
+    plain MSE.
+
+    `gate` reads a gated network's second half of channels as the clean signal's log power and
+    passes the noisy input through with the Wiener gain for it (src/processes/gate.py), so a
+    silent stretch or band is removed by a smooth level instead of a sample-exact cancellation.
+    It needs `model.network.gate`; False (the default) is ADP's v prediction."""
 
     name = "v_cosine"
     default_sampler = "ddim"
 
-    def __init__(self, time_power: float = 1.0, weighting: SpectralLevelWeighting | None = None) -> None:
+    def __init__(self, time_power: float = 1.0, weighting: SpectralLevelWeighting | None = None,
+                 gate: bool = False) -> None:
         super().__init__()
         if time_power <= 0:
             raise ValueError(f"process.time_power must be positive, got {time_power}")
         self.time_power = time_power
         self.weighting = weighting
+        self.gate = gate
 
     def alpha_sigma(self, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         angle = torch.as_tensor(t) * math.pi / 2
@@ -44,8 +52,8 @@ class VCosineProcess(Process):
 
     def denoise(self, network: NetworkFn, x_t: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         t = batch_times(t, x_t).to(x_t.dtype)
-        v = network(x_t, t)
         alpha, sigma = (per_item(s, x_t) for s in self.alpha_sigma(t))
+        v = self.predict_v(network, x_t, t, alpha, sigma)
         return alpha * x_t - sigma * v, sigma * x_t + alpha * v
 
     def loss(self, network: NetworkFn, x0: torch.Tensor) -> torch.Tensor:
@@ -55,7 +63,12 @@ class VCosineProcess(Process):
         noise = torch.randn_like(x0)
         alpha, sigma = (per_item(s, x0) for s in self.alpha_sigma(t))
         x_t = alpha * x0 + sigma * noise
-        error = network(x_t, t) - (alpha * noise - sigma * x0)
+        error = self.predict_v(network, x_t, t, alpha, sigma) - (alpha * noise - sigma * x0)
         if self.weighting is not None:
             return self.weighting(error, x0, alpha, sigma)
         return error.pow(2).mean()
+
+    def predict_v(self, network: NetworkFn, x_t: torch.Tensor, t: torch.Tensor,
+                  alpha: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+        output = network(x_t, t)
+        return gated_v(output, x_t, alpha, sigma) if self.gate else output

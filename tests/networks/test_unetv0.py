@@ -80,3 +80,20 @@ def test_input_gain_passes_each_input_sample_on_with_the_gain_the_unet_sets(patc
     expected = net.unfold(net.fold(x) * torch.linspace(0.0, 3.0, 32 // patch_size), 32)
     assert torch.allclose(net(x, torch.rand(3)), expected)
     assert expected[..., 0].abs().max() == 0 and expected.abs().max() > 0  # a zero gain silences its stretch
+
+
+@pytest.mark.parametrize("patch_size", [1, 4])
+def test_gate_returns_a_prediction_and_a_log_power_per_input_element(patch_size):
+    net = UNetV0Network(in_channels=2, channels=[8, 8], factors=[1, 2], items=[1, 1], attentions=[0, 0],
+                        modulation_features=16, patch_size=patch_size, position_features=2, gate=True)
+    x = torch.randn(3, 2, 32)
+    assert net(x, torch.rand(3)).shape == (3, 4, 32)
+
+    def halves_hold_the_input_and_its_double(inputs, c_noise, features):
+        folded = inputs[:, : 2 * patch_size]  # without the positions
+        return torch.cat([folded, 2 * folded], dim=1)
+
+    net._unet = halves_hold_the_input_and_its_double
+    assert torch.allclose(net(x, torch.rand(3)), torch.cat([x, 2 * x], dim=1))  # each half unfolds like the input
+    with pytest.raises(ValueError, match="input_gain and gate"):
+        UNetV0Network(in_channels=1, channels=[8], factors=[1], items=[1], attentions=[0], input_gain=True, gate=True)

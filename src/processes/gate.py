@@ -1,0 +1,44 @@
+"""A learned local signal level for the process's skip connection (a Wiener gate).
+
+Every process's denoiser passes part of its noisy input straight through (EDM's c_skip, the
+alpha * x_t inside v-diffusion's x_0 = alpha x_t - sigma v). That share is the Wiener gain for data
+of one fixed variance, so where a one-shot has decayed to silence the network must cancel the
+noise it was handed sample by sample, and the small error it leaves is the hiss after every hit.
+
+With a gate the network returns a second set of channels, the log of the clean signal's power
+at each element, log p (in units of the process's data variance). The skip becomes the Wiener
+gain for that power,
+    E[x_0 | x_t] = alpha p / (alpha^2 p + sigma^2) x_t,
+so silence (p -> 0) is removed whatever the noise, loud content (p >= 1) passes, and the network
+learns a smooth level (an envelope) where it had to learn an exact cancellation. p = 1 everywhere
+is the plain process: a gated network starts as its ungated self when its log p outputs start
+near 0. On an orthogonal filterbank (WaveformRepresentation.mdct_bands) the level is per band
+and frame, which is what a kick (one loud low band, the rest silent) needs."""
+
+from __future__ import annotations
+
+import torch
+
+# log p is clamped to this range: e^-20 is 87 dB below the data's level, far under any tail a
+# clip keeps, and the clamp keeps exp() and the gains finite at the smallest noise levels.
+LOG_POWER_RANGE = (-20.0, 10.0)
+
+
+def split_gate(output: torch.Tensor, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(residual, log power) from a gated network's output of twice x's channels."""
+    if output.shape[1] != 2 * x.shape[1]:
+        raise ValueError(f"a gated process needs a network that returns a gate channel per input channel "
+                         f"({2 * x.shape[1]} channels), got {output.shape[1]}: set model.network.gate=true")
+    return output.chunk(2, dim=1)
+
+
+def gated_v(output: torch.Tensor, x_t: torch.Tensor, alpha: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+    """v-diffusion's prediction v = (alpha x_t - x_0) / sigma, with the gate's Wiener skip.
+
+    With x_0 = alpha p / (alpha^2 p + sigma^2) x_t - sigma r, v is r plus a gain on x_t; written
+    as below (using alpha^2 + sigma^2 = 1) it is finite at both ends of the path: 0 at p = 1,
+    alpha / sigma in silence, and 0 at alpha = 0."""
+    residual, log_power = split_gate(output, x_t)
+    power = log_power.clamp(*LOG_POWER_RANGE).exp()
+    gain = alpha * sigma * (1.0 - power) / (alpha.square() * power + sigma.square())
+    return residual + gain * x_t
