@@ -73,7 +73,9 @@ def main(argv: list[str]) -> None:
     results = {}
     for process in args.processes or processes:
         run_dir = out_dir / process
-        ckpt, seconds = train_run(exp, [f"model/process={process}", f"trainer.max_steps={args.steps}", *extra],
+        # the waveform demo's gate is read by v_cosine alone: the other processes run ungated
+        gate = ["model.network.gate=false"] if args.family == "waveform" and process != "v_cosine" else []
+        ckpt, seconds = train_run(exp, [f"model/process={process}", f"trainer.max_steps={args.steps}", *extra, *gate],
                                   run_dir)
         results[process] = {"train_seconds": seconds, **score_run(ckpt, args.num_samples, args.sample_steps,
                                                                    args.seed, run_dir / "pictures")}

@@ -17,9 +17,9 @@ STEPS = 8
 
 @pytest.fixture(scope="module", params=["samples", "mdct"])
 def model(request):
-    """The tiny waveform model on raw samples, and on a 16-band MDCT of them."""
+    """The tiny waveform model on raw samples, and on the demo's 32-band MDCT of them."""
     torch.manual_seed(0)
-    bands = ["model.representation.mdct_bands=16"] if request.param == "mdct" else []
+    bands = ["model.representation.mdct_bands=0"] if request.param == "samples" else []
     return hydra.utils.instantiate(compose_config(["exp=drum_diffusion_demo", "debug=tiny", *bands]).model).eval()
 
 
@@ -34,11 +34,11 @@ def gen(seed: int = 0) -> torch.Generator:
 
 
 def test_ddim_loop_equals_the_libraries_vsampler():
-    # ADP's VSampler calls its UNetV0 directly: no position channels, raw samples
+    # ADP's VSampler calls its UNetV0 directly: no position channels, no gate, raw samples
     torch.manual_seed(0)
     model = hydra.utils.instantiate(compose_config([
-        "exp=drum_diffusion_demo", "debug=tiny", "model.network.position_features=0",
-        "model.representation.scale=1.0"]).model).eval()
+        "exp=drum_diffusion_demo", "debug=tiny", "model.network.position_features=0", "model.network.gate=false",
+        "model.representation.scale=1.0", "model.representation.mdct_bands=0"]).model).eval()
     noise = torch.randn(2, 1, 1024, generator=gen())
     ours = masked_sample(model.denoiser, noise, model.denoiser.levels(STEPS))
     library = model.network.net  # ADP's own VSampler on the same UNetV0 weights
@@ -74,7 +74,8 @@ def test_inpainting_keeps_the_kept_spans(model, audio):
     keep[-200:] = True
     out = modes.inpaint(model, audio, keep, STEPS, gen(), resample=2)
     exact = exactly_kept(model, keep)
-    assert exact.sum() >= keep.sum() - 4 * 16  # an MDCT gives up at most two hops at each edge of a span
+    hop = model.representation.mdct.bands if model.representation.mdct is not None else 0
+    assert exact.sum() >= keep.sum() - 4 * hop  # an MDCT gives up at most two hops at each edge of a span
     assert (out[:, exact] - audio[:, exact]).abs().max() < 1e-5  # waveform round trip is exact
     assert (out[:, ~keep] - audio[:, ~keep]).abs().mean() > 1e-3  # the rest was regenerated
 

@@ -19,7 +19,8 @@ RUNS = [("mel_diffusion_demo", "tiny", "edm", "dpmpp_2m", 2), ("drum_diffusion_d
 
 @pytest.mark.parametrize(("exp", "debug", "process", "sampler", "evaluations"), RUNS)
 def test_process_trains_exports_and_samples(exp, debug, process, sampler, evaluations, tmp_path, data_dir):
-    train(tiny_run_config(tmp_path, data_dir, exp, debug, (f"model/process={process}",)))
+    gate = ("model.network.gate=false",) if exp.startswith("drum") else ()  # only v_cosine reads the demo's gate
+    train(tiny_run_config(tmp_path, data_dir, exp, debug, (f"model/process={process}", *gate)))
     ckpt = tmp_path / "run" / "checkpoints" / "last.ckpt"
     exported = export_checkpoint(ckpt, tmp_path / "saved" / "model")
     out = generate(GenerateArgs(ckpt=str(exported), num_samples=1, steps=2, out_dir=str(tmp_path / "gen")))
