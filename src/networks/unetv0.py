@@ -117,8 +117,6 @@ class UNetV0Network(Network):
         if self.input_gain:
             residual, gain = y.chunk(2, dim=1)
             y = residual + gain * x
-        if self.gate:  # each half unfolds as its own signal
-            return torch.cat([self.unfold(half, length) for half in y.chunk(2, dim=1)], dim=1)
         return self.unfold(y, length)
 
     def fold(self, x: torch.Tensor) -> torch.Tensor:
@@ -130,12 +128,12 @@ class UNetV0Network(Network):
         return frames.permute(0, 1, 3, 2).reshape(batch, channels * self.patch_size, length // self.patch_size)
 
     def unfold(self, y: torch.Tensor, length: int) -> torch.Tensor:
-        """The inverse of `fold`."""
+        """The inverse of `fold`, for any number of signals folded alike (a gated output holds two)."""
         if self.patch_size == 1:
             return y
-        batch = y.shape[0]
-        frames = y.reshape(batch, self.in_channels, self.patch_size, length // self.patch_size)
-        return frames.permute(0, 1, 3, 2).reshape(batch, self.in_channels, length)
+        batch, channels = y.shape[0], y.shape[1] // self.patch_size
+        frames = y.reshape(batch, channels, self.patch_size, length // self.patch_size)
+        return frames.permute(0, 1, 3, 2).reshape(batch, channels, length)
 
     def _unet(self, x: torch.Tensor, c_noise: torch.Tensor, features: torch.Tensor | None) -> torch.Tensor:
         return self.net(x, c_noise) if features is None else self.net(x, c_noise, features=features)

@@ -4,10 +4,10 @@ Frames of 2N samples at hop N, a window meeting the Princen-Bradley condition an
 every sample lies in two frames whose aliasing cancels on overlap-add. The window is the sine window,
 or a Kaiser-Bessel-derived (KBD) one, whose far sidelobes are much lower: under a sine window a
 steady low tone leaks into every band at about -50 dB (the coefficients cancel on the inverse, so
-the audio stays clean, but a model has to reproduce them exactly); under KBD (alpha 4) it is -76 dB. The last frame wraps around to the clip's
-start, so L samples give exactly L / N frames of N coefficients and the transform is a square
-orthogonal matrix: unit white noise in samples is unit white noise in coefficients, and the
-diffusion processes need no change to run on them."""
+the audio stays clean, but a model has to reproduce them exactly); under KBD (alpha 4) it is -76 dB.
+The last frame wraps around to the clip's start, so L samples give exactly L / N frames of N
+coefficients and the transform is a square orthogonal matrix: unit white noise in samples is unit
+white noise in coefficients, and the diffusion processes need no change to run on them."""
 
 from __future__ import annotations
 
