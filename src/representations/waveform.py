@@ -26,8 +26,8 @@ class WaveformRepresentation(Representation):
             first. The transform is orthogonal, so the noise stays white, but a band a drum leaves
             empty (a hat has no lows, a kick's tail no highs) is then a channel the network can
             silence outright, where in samples it has to learn a precise filter. Frames overlap by
-            one hop of `mdct_bands` samples, so inpainting keeps a span exactly except for up to one
-            hop at its edges, which it regenerates with the gap. 0 (default): samples.
+            one hop of `mdct_bands` samples; inpainting pastes the input back over kept spans and
+            blends it into the gap over two hops (src/generation/modes/modes.py). 0 (default): samples.
         mdct_kbd_alpha: the MDCT's window: 0 (default) the sine window, > 0 a Kaiser-Bessel-derived
             window of that alpha (4 as in AAC). Under the sine window a kick's steady low tone puts
             coefficients at about -50 dB in every band, which cancel on the inverse; a band that

@@ -85,8 +85,8 @@ def test_keep_loop_and_interpolate_through_the_command_line(ckpt, tmp_path):
     kept, rate = sf.read(out / "sample_000.wav")
     original, _ = sf.read(source)
     assert rate == 8000 and len(kept) == 1024
-    # the kept 0.05 s survive, away from its edges: the demo's MDCT regenerates up to two 32-sample hops there
-    assert abs(kept[64:336] - original[64:336]).max() < 2e-3
+    # the kept 0.05 s survive up to two 32-sample MDCT hops before the gap, where they blend into it
+    assert abs(kept[:336] - original[:336]).max() < 2e-3
     assert abs(kept[500:] - original[500:]).max() > 0.05  # the rest was regenerated
     assert json.loads((out / "manifest.json").read_text())["parameters"]["keep"] == [[0.0, 0.05]]
 

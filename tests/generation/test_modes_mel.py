@@ -39,16 +39,15 @@ def test_inpainting_keeps_spans_in_mel_and_waveform(model, audio):
     frames = torch.arange(len(columns))
     interior = columns & (frames * rep.hop_length + rep.n_fft // 2 < 512)
     assert interior.sum() >= 4
-    mel_out, mel_ref = rep.encode(out.unsqueeze(0))[..., interior], rep.encode(round_trip.unsqueeze(0))[..., interior]
-    # In the representation: kept columns of the output match the round trip of the input
-    # (within a couple of grey levels: each image is scaled to its own peak).
+    mel_out, mel_ref = rep.encode(out.unsqueeze(0))[..., interior], rep.encode(audio.unsqueeze(0))[..., interior]
+    # In the representation: kept columns of the output match the input's (within a couple of grey
+    # levels: each image is scaled to its own peak).
     assert (mel_out - mel_ref).abs().mean() < 0.05
-    # In the waveform (level-matched, Griffin-Lim keeps no absolute level): the kept span is as
-    # close to the round trip as the round trip is to itself (phase re-estimation differs slightly).
-    span = slice(0, 384)  # away from the seam
-    scale = round_trip[..., span].norm() / out[..., span].norm()
-    err = (out[..., span] * scale - round_trip[..., span]).norm() / round_trip[..., span].norm()
-    assert err < 0.5
+    # In the waveform: the kept span is the input's own audio, not the Griffin-Lim round trip, up to
+    # the two columns before the gap where it blends into the regenerated audio.
+    reach = 2 * rep.hop_length
+    assert torch.equal(out[..., : 512 - reach], audio[..., : 512 - reach])
+    assert (round_trip[..., : 512 - reach] - audio[..., : 512 - reach]).abs().max() > 1e-3  # which would differ
     regenerated = ~columns
     assert (rep.encode(out.unsqueeze(0))[..., regenerated] - rep.encode(audio.unsqueeze(0))[..., regenerated]).abs().mean() > 0.05
 

@@ -24,6 +24,32 @@ def _decode(model: AudioDiffusionModule, x: torch.Tensor) -> torch.Tensor:
     return model.representation.decode(x).float().clamp(-1.0, 1.0)[0].cpu()
 
 
+def kept_weights(keep: torch.Tensor, fade: int) -> torch.Tensor:
+    """Per-sample weight of the input in an inpainted clip: 1 inside kept spans, 0 where regenerated,
+    rising linearly over the `fade` kept samples next to a regenerated span. The clip's own ends count
+    as kept, so a span kept from the start or to the end is whole there."""
+    weights = keep.float()[None, None]
+    if fade <= 0:
+        return weights[0, 0]
+    eroded, total = weights, torch.zeros_like(weights)
+    for _ in range(fade):  # a sample survives one erosion per kept sample between it and the gap
+        total += eroded
+        eroded = -torch.nn.functional.max_pool1d(-torch.nn.functional.pad(eroded, (1, 1), value=1.0), 3, stride=1)
+    return (total / fade)[0, 0]
+
+
+def _paste_kept(model: AudioDiffusionModule, audio: torch.Tensor, generated: torch.Tensor,
+                keep: torch.Tensor) -> torch.Tensor:
+    """The input's own samples back where they are kept. A representation whose columns overlap (an
+    MDCT frame, an STFT window, a VAE's receptive field) re-synthesises a kept sample near a gap
+    partly from regenerated columns, and a lossy one (mel, latent) all of them; pasting the input
+    back, blended in over two columns' worth of samples next to each gap, keeps every kept sample
+    that is not beside a gap exactly and joins the two without a step."""
+    columns = model.representation.tensor_shape(keep.shape[-1])[-1]
+    weights = kept_weights(keep.cpu(), 2 * math.ceil(keep.shape[-1] / columns))
+    return weights * audio.to(generated.dtype) + (1.0 - weights) * generated
+
+
 def _noise(shape: torch.Size, generator: torch.Generator, device: torch.device) -> torch.Tensor:
     return torch.randn(shape, generator=generator).to(device)
 
@@ -53,7 +79,8 @@ def variation(model: AudioDiffusionModule, audio: torch.Tensor, strength: float,
 def inpaint(model: AudioDiffusionModule, audio: torch.Tensor, keep: torch.Tensor, steps: int,
             generator: torch.Generator, resample: int = 1, sampler: Sampler | None = None,
             denoiser: Denoiser | None = None) -> torch.Tensor:
-    """Regenerate where `keep` (bool per sample) is False, keeping the rest (RePaint-style)."""
+    """Regenerate where `keep` (bool per sample) is False, keeping the rest (RePaint-style): the kept
+    samples are the input's own, blended into the regenerated audio next to each gap."""
     if keep.shape[-1] != audio.shape[-1]:
         raise ValueError("the keep mask must have one entry per audio sample")
     x0 = _encode(model, audio)
@@ -62,8 +89,9 @@ def inpaint(model: AudioDiffusionModule, audio: torch.Tensor, keep: torch.Tensor
     levels = denoiser.levels(steps).to(model.device)
     x = model.process.prior(_noise(x0.shape, generator, model.device), levels[0])
     known = Known(x0=x0, mask=mask)
-    return _decode(model, masked_sample(denoiser, x, levels, known=known, resample=resample,
-                                        generator=generator, sampler=sampler))
+    out = _decode(model, masked_sample(denoiser, x, levels, known=known, resample=resample,
+                                       generator=generator, sampler=sampler))
+    return _paste_kept(model, audio.cpu(), out, keep)
 
 
 def _crossfade_join(head: torch.Tensor, tail: torch.Tensor, fade: int) -> torch.Tensor:
