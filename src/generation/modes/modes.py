@@ -28,14 +28,13 @@ def kept_weights(keep: torch.Tensor, fade: int) -> torch.Tensor:
     """Per-sample weight of the input in an inpainted clip: 1 inside kept spans, 0 where regenerated,
     rising linearly over the `fade` kept samples next to a regenerated span. The clip's own ends count
     as kept, so a span kept from the start or to the end is whole there."""
-    weights = keep.float()[None, None]
     if fade <= 0:
-        return weights[0, 0]
-    eroded, total = weights, torch.zeros_like(weights)
-    for _ in range(fade):  # a sample survives one erosion per kept sample between it and the gap
-        total += eroded
-        eroded = -torch.nn.functional.max_pool1d(-torch.nn.functional.pad(eroded, (1, 1), value=1.0), 3, stride=1)
-    return (total / fade)[0, 0]
+        return keep.float()
+    index = torch.arange(keep.shape[-1], dtype=torch.float32)
+    # distance to the nearest regenerated sample before and after (inf past the clip's ends)
+    before = index - torch.where(keep, -math.inf, index).cummax(0).values
+    after = torch.where(keep, math.inf, index).flip(0).cummin(0).values.flip(0) - index
+    return (torch.minimum(before, after) / fade).clamp(max=1.0)
 
 
 def _paste_kept(model: AudioDiffusionModule, audio: torch.Tensor, generated: torch.Tensor,
