@@ -7,6 +7,7 @@ import math
 import torch
 
 from src.representations.base import Representation
+from src.representations.lowband import LowBandSplit
 from src.representations.mdct import CircularMDCT
 
 
@@ -33,10 +34,22 @@ class WaveformRepresentation(Representation):
             coefficients at about -50 dB in every band, which cancel on the inverse; a band that
             should be silent is then not, and a model's error there is a broadband floor. KBD
             leaves them 25 dB lower (src/representations/mdct.py).
+        mdct_low_bands: k > 0 moves the lowest k bands' worth of spectrum (below k * rate / (2 *
+            mdct_bands) Hz: 500 Hz for k = 2 of 32 bands at 16 kHz) out of the MDCT into k channels of
+            the clip's own samples at that low rate, ahead of the bands (src/representations/lowband.py).
+            A short MDCT frame cannot resolve a kick's or a snare's tone, which then spreads over its
+            lowest bands in values a model must reproduce exactly; as samples it is a smooth curve.
+            Needs mdct_bands. 0 (default): all of the spectrum in the MDCT.
+        mdct_low_gain: the low-path channels are multiplied by this after `scale` (and divided back
+            when decoding), which lowers the noise the process adds below the cut-off, as heard in
+            the audio, by the same factor at every step: a kick's tone then stands out of the noise
+            early in sampling and the later steps leave less of it beside the tone (6 in the waveform
+            demo; benchmarks/README.md has the sweep). 1 (default): the same noise as every band.
     """
 
     def __init__(self, sample_rate: int, channels: int, length: int, scale: float = 1.0,
-                 mu_law: float = 0.0, mdct_bands: int = 0, mdct_kbd_alpha: float = 0.0) -> None:
+                 mu_law: float = 0.0, mdct_bands: int = 0, mdct_kbd_alpha: float = 0.0,
+                 mdct_low_bands: int = 0, mdct_low_gain: float = 1.0) -> None:
         super().__init__(sample_rate, channels, length)
         if not (math.isfinite(scale) and scale > 0):
             raise ValueError(f"model.representation.scale must be a positive number, got {scale}")
@@ -47,15 +60,28 @@ class WaveformRepresentation(Representation):
         self.mdct = CircularMDCT(mdct_bands, mdct_kbd_alpha) if mdct_bands else None
         if self.mdct is not None:
             self.mdct.check_length(length)
+        if mdct_low_bands and self.mdct is None:
+            raise ValueError("model.representation.mdct_low_bands needs mdct_bands > 0: it splits the MDCT's lowest bands off")
+        if not (math.isfinite(mdct_low_gain) and mdct_low_gain > 0):
+            raise ValueError(f"model.representation.mdct_low_gain must be a positive number, got {mdct_low_gain}")
+        self.low = LowBandSplit(mdct_bands, mdct_low_bands) if mdct_low_bands else None
+        self.low_gain = mdct_low_gain
 
     def encode(self, audio: torch.Tensor) -> torch.Tensor:
         if self.mu_law:
             audio = audio.sign() * torch.log1p(self.mu_law * audio.abs()) / math.log1p(self.mu_law)
         x = audio * self.scale if self.scale != 1.0 else audio
+        if self.low is not None:
+            low, rest = self.low(x)
+            return torch.cat([low * self.low_gain, self.mdct(rest)], dim=1)
         return self.mdct(x) if self.mdct is not None else x
 
     def decode(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.mdct.inverse(x) if self.mdct is not None else x
+        if self.low is not None:
+            split = self.channels * self.low.low_bands
+            x = self.low.inverse(x[:, :split] / self.low_gain) + self.mdct.inverse(x[:, split:])
+        elif self.mdct is not None:
+            x = self.mdct.inverse(x)
         x = x / self.scale if self.scale != 1.0 else x
         if self.mu_law:  # clamped: expansion is exponential, and a sample beyond full scale is clipped anyway
             x = x.clamp(-1.0, 1.0)
@@ -67,11 +93,13 @@ class WaveformRepresentation(Representation):
         if self.mdct is None:
             return (self.channels, length)
         self.mdct.check_length(length)
-        return (self.channels * self.mdct.bands, length // self.mdct.bands)
+        rows = self.mdct.bands + (self.low.low_bands if self.low is not None else 0)
+        return (self.channels * rows, length // self.mdct.bands)
 
     def time_mask(self, keep: torch.Tensor) -> torch.Tensor:
         """MDCT frame j spans samples [j N, j N + 2 N) (the last wraps to the start): kept only when
-        all of them are."""
+        all of them are. The low path's column j (samples from hop j) follows its frame; its
+        interpolation reaches a little further, which the paste of the kept audio covers."""
         if self.mdct is None:
             return super().time_mask(keep)
         n = self.mdct.bands

@@ -14,7 +14,7 @@ import torch
 from src.checkpoints.files import CONFIG_KEY
 from src.checkpoints.legacy import upgrade_checkpoint
 
-SHOWN = 8  # differences named in the message
+SHOWN = 10  # differences named in the message
 
 
 MISSING = object()

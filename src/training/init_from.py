@@ -10,12 +10,14 @@ the command line wins, with a warning."""
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 from pathlib import Path
 from typing import Any
 
 import torch
+from hydra.utils import get_class
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from src.checkpoints.files import CONFIG_KEY, checked_checkpoint, resolve_checkpoint_path
@@ -78,8 +80,21 @@ def prepare(cfg: DictConfig) -> dict | None:
     model = checkpoint[CONFIG_KEY]["model"]
     adopt(cfg, "audio", checkpoint[CONFIG_KEY]["audio"], str(path), explicit)
     for key in ("representation", "process"):
-        adopt(cfg, f"model.{key}", model[key], str(path), explicit)
+        adopt(cfg, f"model.{key}", with_defaults(model[key]) if key == "representation" else model[key], str(path), explicit)
     return {"source": str(path), "state_dict": checkpoint["state_dict"], "labels": list(model.get("labels") or [])}
+
+
+def with_defaults(settings: dict) -> dict:
+    """A source's `_target_` settings, completed with the class's defaults for arguments added since it
+    was trained (such as `mdct_low_bands`): the source ran without them, which is what the defaults
+    mean, and the experiment's other settings may refer to them."""
+    target = settings.get("_target_")
+    if not target:
+        return settings
+    parameters = inspect.signature(get_class(target)).parameters.values()
+    missing = {p.name: p.default for p in parameters
+               if p.name not in settings and p.default is not inspect.Parameter.empty}
+    return {**settings, **missing}
 
 
 def _prepare_tad(cfg: DictConfig, path: Path, checkpoint: dict, explicit: list[str]) -> dict:
@@ -92,7 +107,8 @@ def _prepare_tad(cfg: DictConfig, path: Path, checkpoint: dict, explicit: list[s
     state = tad_weights(checkpoint, "ema", path)
     adopt(cfg, "model.process", {"_target_": "src.processes.v_cosine.VCosineProcess"}, str(path), explicit)
     for key, value in (("model.representation.scale", 1.0), ("model.representation.mu_law", 0.0),
-                       ("model.representation.mdct_bands", 0), ("model.network.position_features", 0),
+                       ("model.representation.mdct_bands", 0), ("model.representation.mdct_low_bands", 0),
+                       ("model.network.position_features", 0),
                        ("model.network.patch_size", 1), ("model.network.input_gain", False),
                        ("model.network.gate", False)):
         adopt(cfg, key, value, str(path), explicit)

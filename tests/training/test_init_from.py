@@ -56,6 +56,22 @@ def test_a_new_run_starts_from_the_weights_under_the_source_process(source_run, 
     assert tuned["config"]["init_from"] == str(source_run) and tuned["config"]["model"]["process"]["_target_"].endswith("VCosineProcess")
 
 
+def test_a_source_older_than_a_representation_setting_runs_without_it(tmp_path, data_dir):
+    """A demo checkpoint from before `mdct_low_bands` existed: its config lacks the key, which the
+    experiment's network refers to; the source ran without a low path, and so does its fine-tune."""
+    train(tiny_run_config(tmp_path / "old", data_dir, "drum_diffusion_demo", "tiny", ("model.representation.mdct_low_bands=0",)))
+    old = load(tmp_path / "old" / "run" / "checkpoints" / "last.ckpt")
+    del old["config"]["model"]["representation"]["mdct_low_bands"]
+    torch.save(old, tmp_path / "old.ckpt")
+    cfg = tiny_run_config(tmp_path, data_dir, "drum_diffusion_demo", "tiny", (f"init_from={tmp_path / 'old.ckpt'}",))
+    prepared = init_from.prepare(cfg)
+    assert cfg.model.representation.mdct_low_bands == 0
+    attach_vocabulary(cfg, hydra.utils.instantiate(cfg.datamodule))
+    model = hydra.utils.instantiate(cfg.model)
+    init_from.load_weights(model, prepared)
+    assert all(torch.equal(tensor, old["state_dict"][name]) for name, tensor in model.state_dict().items())
+
+
 def test_new_labels_keep_the_vectors_of_known_ones(source_run, tmp_path, data_dir):
     table = tmp_path / "labels.csv"
     kit = data_dir / "demo_drums"
