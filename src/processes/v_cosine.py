@@ -28,16 +28,24 @@ class VCosineProcess(Process):
     `gate` reads a gated network's second half of channels as the clean signal's log power and
     passes the noisy input through with the Wiener gain for it (src/processes/gate.py), so a
     silent stretch or band is removed by a smooth level instead of a sample-exact cancellation.
-    It needs `model.network.gate`; False (the default) is ADP's v prediction."""
+    It needs `model.network.gate`; False (the default) is ADP's v prediction.
+
+    `cosine_spacing` w in [0, 1] places the sampler's times at w (1 - cos(pi u)) / 2 + (1 - w) u for
+    u evenly spaced from 1 to 0: 0 (the default) is ADP's even spacing; towards 1 more of the steps
+    sit near both ends of the path, where a loud, early-settled part of a clip takes its shape
+    (t near 1) and a quiet tail is cleaned (t near 0), and fewer in between."""
 
     name = "v_cosine"
     default_sampler = "ddim"
 
     def __init__(self, time_power: float = 1.0, weighting: SpectralLevelWeighting | None = None,
-                 gate: bool = False) -> None:
+                 gate: bool = False, cosine_spacing: float = 0.0) -> None:
         super().__init__()
         if time_power <= 0:
             raise ValueError(f"process.time_power must be positive, got {time_power}")
+        if not 0.0 <= cosine_spacing <= 1.0:
+            raise ValueError(f"process.cosine_spacing must be between 0 (even) and 1 (cosine), got {cosine_spacing}")
+        self.cosine_spacing = cosine_spacing
         self.time_power = time_power
         self.weighting = weighting
         self.gate = gate
@@ -48,7 +56,10 @@ class VCosineProcess(Process):
 
     def schedule(self, steps: int) -> torch.Tensor:
         self.check_steps(steps)
-        return torch.linspace(1.0, 0.0, steps + 1)  # VSampler's linear schedule
+        even = torch.linspace(1.0, 0.0, steps + 1)  # VSampler's linear schedule
+        if not self.cosine_spacing:
+            return even
+        return self.cosine_spacing * (1.0 - torch.cos(math.pi * even)) / 2.0 + (1.0 - self.cosine_spacing) * even
 
     def denoise(self, network: NetworkFn, x_t: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         t = batch_times(t, x_t).to(x_t.dtype)

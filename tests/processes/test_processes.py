@@ -121,6 +121,22 @@ def test_v_cosine_time_power_trains_more_at_low_noise(monkeypatch):
         VCosineProcess(time_power=0)
 
 
+def test_v_cosine_cosine_spacing_puts_more_steps_near_both_ends():
+    from src.processes.v_cosine import VCosineProcess
+
+    even = VCosineProcess().schedule(10)
+    assert torch.allclose(even, torch.linspace(1.0, 0.0, 11))  # ADP's VSampler, unchanged by default
+    for spacing in (0.75, 1.0):
+        times = VCosineProcess(cosine_spacing=spacing).schedule(10)
+        assert times[0] == 1.0 and times[-1] == 0.0 and bool((times[1:] < times[:-1]).all())
+        gaps = times[:-1] - times[1:]
+        assert gaps[0] < 0.5 * 0.1 and gaps[-1] < 0.5 * 0.1 and gaps[5] > 0.1  # short at the ends, long in between
+    cosine = VCosineProcess(cosine_spacing=1.0).schedule(4)
+    assert torch.allclose(cosine, torch.tensor([1.0, 0.5 + 0.5 ** 1.5, 0.5, 0.5 - 0.5 ** 1.5, 0.0]), atol=1e-6)
+    with pytest.raises(ValueError, match="cosine_spacing"):
+        VCosineProcess(cosine_spacing=1.5)
+
+
 def test_spectral_weighting_favours_the_bins_a_clip_leaves_quiet():
     from src.processes.v_cosine import VCosineProcess
     from src.processes.weighting import SpectralLevelWeighting, buried_share
