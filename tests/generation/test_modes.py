@@ -19,7 +19,7 @@ STEPS = 8
 def model(request):
     """The tiny waveform model on raw samples, and on the demo's 32-band MDCT of them."""
     torch.manual_seed(0)
-    bands = ["model.representation.mdct_bands=0"] if request.param == "samples" else []
+    bands = ["model.representation.mdct_bands=0", "model.representation.mdct_low_bands=0"] if request.param == "samples" else []
     return hydra.utils.instantiate(compose_config(["exp=drum_diffusion_demo", "debug=tiny", *bands]).model).eval()
 
 
@@ -34,11 +34,13 @@ def gen(seed: int = 0) -> torch.Generator:
 
 
 def test_ddim_loop_equals_the_libraries_vsampler():
-    # ADP's VSampler calls its UNetV0 directly: no position channels, no gate, raw samples
+    # ADP's VSampler calls its UNetV0 directly: no position channels, no gate, raw samples, even steps
     torch.manual_seed(0)
     model = hydra.utils.instantiate(compose_config([
-        "exp=drum_diffusion_demo", "debug=tiny", "model.network.position_features=0", "model.network.gate=false",
-        "model.representation.scale=1.0", "model.representation.mdct_bands=0"]).model).eval()
+        "exp=drum_diffusion_demo", "debug=tiny", "model/process=v_cosine", "model.network.position_features=0",
+        "model.network.gate=false",
+        "model.representation.scale=1.0", "model.representation.mdct_bands=0",
+        "model.representation.mdct_low_bands=0"]).model).eval()
     noise = torch.randn(2, 1, 1024, generator=gen())
     ours = masked_sample(model.denoiser, noise, model.denoiser.levels(STEPS))
     library = model.network.net  # ADP's own VSampler on the same UNetV0 weights

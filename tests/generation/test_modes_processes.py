@@ -20,7 +20,7 @@ def model(request):
     gate = [] if request.param == "v_cosine" else ["model.network.gate=false"]  # only v_cosine reads the demo's gate
     # raw samples, so that a kept span is kept in the model tensor itself, sample for sample
     cfg = compose_config(["exp=drum_diffusion_demo", "debug=tiny", f"model/process={request.param}", *gate,
-                          "model.representation.mdct_bands=0"])
+                          "model.representation.mdct_bands=0", "model.representation.mdct_low_bands=0"])
     return hydra.utils.instantiate(cfg.model).eval()
 
 
