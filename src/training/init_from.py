@@ -80,14 +80,14 @@ def prepare(cfg: DictConfig) -> dict | None:
     model = checkpoint[CONFIG_KEY]["model"]
     adopt(cfg, "audio", checkpoint[CONFIG_KEY]["audio"], str(path), explicit)
     for key in ("representation", "process"):
-        adopt(cfg, f"model.{key}", with_defaults(model[key]) if key == "representation" else model[key], str(path), explicit)
+        adopt(cfg, f"model.{key}", with_defaults(model[key]), str(path), explicit)
     return {"source": str(path), "state_dict": checkpoint["state_dict"], "labels": list(model.get("labels") or [])}
 
 
 def with_defaults(settings: dict) -> dict:
     """A source's `_target_` settings, completed with the class's defaults for arguments added since it
-    was trained (such as `mdct_low_bands`): the source ran without them, which is what the defaults
-    mean, and the experiment's other settings may refer to them."""
+    was trained (such as `mdct_low_bands` or `cosine_spacing`): the source ran without them, which is
+    what the defaults mean, and the experiment's other settings may refer to them."""
     target = settings.get("_target_")
     if not target:
         return settings
