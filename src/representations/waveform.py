@@ -45,11 +45,18 @@ class WaveformRepresentation(Representation):
             the audio, by the same factor at every step: a kick's tone then stands out of the noise
             early in sampling and the later steps leave less of it beside the tone (6 in the waveform
             demo; benchmarks/README.md has the sweep). 1 (default): the same noise as every band.
+        mdct_shift: the clip is delayed circularly by this many hops of `mdct_bands` samples before
+            the transform (and advanced back when decoding). The circular MDCT's last frame wraps
+            from the clip's end to its start, so a one-shot's attack is shared by the first frame and
+            the last, at the two ends of the tensor, which the network's convolutions never see
+            together; it has to guess the last, and its error is a click at both ends. Shifted by
+            one hop, the attack's frames sit side by side at the start and the wrap falls in the
+            tail. The transform stays orthogonal (it is a rotation of the frames). 0 (default): no shift.
     """
 
     def __init__(self, sample_rate: int, channels: int, length: int, scale: float = 1.0,
                  mu_law: float = 0.0, mdct_bands: int = 0, mdct_kbd_alpha: float = 0.0,
-                 mdct_low_bands: int = 0, mdct_low_gain: float = 1.0) -> None:
+                 mdct_low_bands: int = 0, mdct_low_gain: float = 1.0, mdct_shift: int = 0) -> None:
         super().__init__(sample_rate, channels, length)
         if not (math.isfinite(scale) and scale > 0):
             raise ValueError(f"model.representation.scale must be a positive number, got {scale}")
@@ -66,11 +73,17 @@ class WaveformRepresentation(Representation):
             raise ValueError(f"model.representation.mdct_low_gain must be a positive number, got {mdct_low_gain}")
         self.low = LowBandSplit(mdct_bands, mdct_low_bands) if mdct_low_bands else None
         self.low_gain = mdct_low_gain
+        if mdct_shift < 0 or (mdct_shift and self.mdct is None):
+            raise ValueError(f"model.representation.mdct_shift must be 0 or, with mdct_bands > 0, a positive number "
+                             f"of hops, got {mdct_shift} with mdct_bands={mdct_bands}")
+        self.shift = mdct_shift * mdct_bands  # in samples
 
     def encode(self, audio: torch.Tensor) -> torch.Tensor:
         if self.mu_law:
             audio = audio.sign() * torch.log1p(self.mu_law * audio.abs()) / math.log1p(self.mu_law)
         x = audio * self.scale if self.scale != 1.0 else audio
+        if self.shift:
+            x = x.roll(self.shift, dims=-1)
         if self.low is not None:
             low, rest = self.low(x)
             return torch.cat([low * self.low_gain, self.mdct(rest)], dim=1)
@@ -82,6 +95,8 @@ class WaveformRepresentation(Representation):
             x = self.low.inverse(x[:, :split] / self.low_gain) + self.mdct.inverse(x[:, split:])
         elif self.mdct is not None:
             x = self.mdct.inverse(x)
+        if self.shift:
+            x = x.roll(-self.shift, dims=-1)
         x = x / self.scale if self.scale != 1.0 else x
         if self.mu_law:  # clamped: expansion is exponential, and a sample beyond full scale is clipped anyway
             x = x.clamp(-1.0, 1.0)
@@ -97,11 +112,12 @@ class WaveformRepresentation(Representation):
         return (self.channels * rows, length // self.mdct.bands)
 
     def time_mask(self, keep: torch.Tensor) -> torch.Tensor:
-        """MDCT frame j spans samples [j N, j N + 2 N) (the last wraps to the start): kept only when
-        all of them are. The low path's column j (samples from hop j) follows its frame; its
-        interpolation reaches a little further, which the paste of the kept audio covers."""
+        """MDCT frame j spans samples [j N, j N + 2 N) of the shifted clip (the last wraps to the
+        start): kept only when all of them are. The low path's column j (samples from hop j) follows
+        its frame; its interpolation reaches a little further, which the paste of the kept audio covers."""
         if self.mdct is None:
             return super().time_mask(keep)
         n = self.mdct.bands
+        keep = keep.roll(self.shift, dims=-1) if self.shift else keep
         wrapped = torch.cat([keep, keep[:n]])
         return wrapped.unfold(0, 2 * n, n).all(dim=-1).float()

@@ -137,3 +137,30 @@ def test_low_band_split_takes_a_kick_out_of_the_mdct_and_keeps_noise_white():
         WaveformRepresentation(16000, 1, 8192, mdct_low_bands=2)
     with pytest.raises(ValueError, match="mdct_low_bands"):
         WaveformRepresentation(16000, 1, 8192, mdct_bands=32, mdct_low_bands=3)
+
+
+def test_mdct_shift_moves_the_wrapped_frame_from_the_attack_to_the_tail():
+    plain = WaveformRepresentation(16000, 1, 1024, scale=2.0, mdct_bands=32, mdct_low_bands=2, mdct_low_gain=3.0)
+    shifted = WaveformRepresentation(16000, 1, 1024, scale=2.0, mdct_bands=32, mdct_low_bands=2, mdct_low_gain=3.0,
+                                     mdct_shift=1)
+    audio = 0.3 * torch.randn(2, 1, 1024)
+    x = shifted.encode(audio)
+    assert torch.allclose(shifted.decode(x), audio, atol=1e-5)
+    assert torch.allclose(x, plain.encode(audio).roll(1, dims=-1), atol=1e-4)  # a rotation of the frames
+    # A one-shot's attack (its first hop) reaches the unshifted tensor's first and last frames, far
+    # apart; shifted, it reaches the first two, and the last frame holds only the tail.
+    attack = torch.zeros(1, 1, 1024)
+    attack[..., :32] = torch.randn(32)
+    def reached(shift: int) -> list[int]:
+        rep = WaveformRepresentation(16000, 1, 1024, mdct_bands=32, mdct_shift=shift)
+        return (rep.encode(attack)[0].abs().sum(0) > 1e-4).nonzero().flatten().tolist()
+
+    assert reached(0) == [0, 31] and reached(1) == [0, 1]
+    # inpainting keeps the frames that lie wholly inside the kept samples, counted on the shifted clip
+    keep = torch.zeros(1024, dtype=torch.bool)
+    keep[:200] = True
+    assert shifted.time_mask(keep).tolist() == [0.0] + [1.0] * 5 + [0.0] * 26
+    with pytest.raises(ValueError, match="mdct_shift"):
+        WaveformRepresentation(16000, 1, 1024, mdct_shift=1)
+    with pytest.raises(ValueError, match="mdct_shift"):
+        WaveformRepresentation(16000, 1, 1024, mdct_bands=32, mdct_shift=-1)
