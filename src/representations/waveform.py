@@ -51,7 +51,8 @@ class WaveformRepresentation(Representation):
             the last, at the two ends of the tensor, which the network's convolutions never see
             together; it has to guess the last, and its error is a click at both ends. Shifted by
             one hop, the attack's frames sit side by side at the start and the wrap falls in the
-            tail. The transform stays orthogonal (it is a rotation of the frames). 0 (default): no shift.
+            tail. The transform stays orthogonal (it is a rotation of the frames). 0 (default): no
+            shift; raw samples (mdct_bands 0) have no frames to shift, and none is made.
     """
 
     def __init__(self, sample_rate: int, channels: int, length: int, scale: float = 1.0,
@@ -73,10 +74,9 @@ class WaveformRepresentation(Representation):
             raise ValueError(f"model.representation.mdct_low_gain must be a positive number, got {mdct_low_gain}")
         self.low = LowBandSplit(mdct_bands, mdct_low_bands) if mdct_low_bands else None
         self.low_gain = mdct_low_gain
-        if mdct_shift < 0 or (mdct_shift and self.mdct is None):
-            raise ValueError(f"model.representation.mdct_shift must be 0 or, with mdct_bands > 0, a positive number "
-                             f"of hops, got {mdct_shift} with mdct_bands={mdct_bands}")
-        self.shift = mdct_shift * mdct_bands  # in samples
+        if mdct_shift < 0:
+            raise ValueError(f"model.representation.mdct_shift must be 0 or a positive number of hops, got {mdct_shift}")
+        self.shift = mdct_shift * mdct_bands  # in samples: none on raw samples (mdct_bands 0), which have no frames
 
     def encode(self, audio: torch.Tensor) -> torch.Tensor:
         if self.mu_law:
