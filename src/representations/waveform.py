@@ -49,10 +49,10 @@ class WaveformRepresentation(Representation):
             the transform (and advanced back when decoding). The circular MDCT's last frame wraps
             from the clip's end to its start, so a one-shot's attack is shared by the first frame and
             the last, at the two ends of the tensor, which the network's convolutions never see
-            together; it has to guess the last, and its error is a click at both ends. Shifted by
-            one hop, the attack's frames sit side by side at the start and the wrap falls in the
-            tail. The transform stays orthogonal (it is a rotation of the frames). 0 (default): no
-            shift; raw samples (mdct_bands 0) have no frames to shift, and none is made.
+            together; it has to guess the last, and its error lands in the attack and at the clip's
+            end. Shifted by one hop, the attack's frames sit side by side at the start and the wrap
+            falls in the tail. The transform stays orthogonal (it is a rotation of the frames).
+            0 (default): no shift; raw samples (mdct_bands 0) have no frames to shift, and none is made.
     """
 
     def __init__(self, sample_rate: int, channels: int, length: int, scale: float = 1.0,

@@ -151,6 +151,7 @@ def test_mdct_shift_moves_the_wrapped_frame_from_the_attack_to_the_tail():
     # apart; shifted, it reaches the first two, and the last frame holds only the tail.
     attack = torch.zeros(1, 1, 1024)
     attack[..., :32] = torch.randn(32)
+
     def reached(shift: int) -> list[int]:
         rep = WaveformRepresentation(16000, 1, 1024, mdct_bands=32, mdct_shift=shift)
         return (rep.encode(attack)[0].abs().sum(0) > 1e-4).nonzero().flatten().tolist()
