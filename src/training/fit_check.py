@@ -14,7 +14,7 @@ import torch
 from src.checkpoints.files import CONFIG_KEY
 from src.checkpoints.legacy import upgrade_checkpoint
 
-SHOWN = 10  # differences named in the message
+SHOWN = 5  # differences named beyond those that can decide the weights' shapes (all named)
 
 
 MISSING = object()
@@ -53,6 +53,21 @@ def check_labels(ckpt: str | Path, checkpoint: dict, model_config: dict) -> None
                                  f"gives {labels_now or 'none'}; {hint}")
 
 
+def named_differences(old: dict[str, Any], new: dict[str, Any]) -> str:
+    """The model settings that differ, then -> now. The network's and representation's can decide
+    the weights' shapes: every one of them is named, except options added since the checkpoint and
+    switched off (unset -> 0, false or null), which go last with the rest, of which SHOWN are named."""
+    def order(key: str) -> tuple[bool, bool, str]:
+        return not key.startswith(("model.network", "model.representation")), key not in old and not new.get(key), key
+
+    changed = [key for key in sorted(set(old) | set(new), key=order) if old.get(key, MISSING) != new.get(key, MISSING)]
+    named = [key for key in changed if not any(order(key)[:2])]
+    named += [key for key in changed if key not in named][:SHOWN]
+    settings = "; ".join(f"{key}: {old[key] if key in old else 'unset'} -> {new[key] if key in new else 'unset'}"
+                         for key in named)
+    return settings + (f" and {len(changed) - len(named)} more" if len(changed) > len(named) else "")
+
+
 def check_checkpoint_fits(model: torch.nn.Module, ckpt: str | Path, model_config: dict) -> None:
     """CheckpointMismatch naming the weights that do not fit and the model settings that changed."""
     checkpoint = upgrade_checkpoint(torch.load(ckpt, map_location="cpu", weights_only=True, mmap=True))
@@ -60,15 +75,8 @@ def check_checkpoint_fits(model: torch.nn.Module, ckpt: str | Path, model_config
     if not problems:
         check_labels(ckpt, checkpoint, model_config)
         return
-    old = flatten(checkpoint.get(CONFIG_KEY, {}).get("model", {}), "model")
-    new = flatten(model_config, "model")
-    # the network's and representation's settings first: they decide the weights' shapes; among them,
-    # options added since the checkpoint and switched off (unset -> 0, false or null) last
-    keys = sorted(set(old) | set(new), key=lambda k: (not k.startswith(("model.network", "model.representation")),
-                                                      k not in old and not new.get(k), k))
-    changed = [f"{key}: {old[key] if key in old else 'unset'} -> {new[key] if key in new else 'unset'}"
-               for key in keys if old.get(key, MISSING) != new.get(key, MISSING)]
-    settings = "; ".join(changed[:SHOWN]) + (f" and {len(changed) - SHOWN} more" if len(changed) > SHOWN else "")
+    settings = named_differences(flatten(checkpoint.get(CONFIG_KEY, {}).get("model", {}), "model"),
+                                 flatten(model_config, "model"))
     raise CheckpointMismatch(
         f"ckpt={ckpt} does not fit the model this command builds ({problems[0]}"
         f"{f' and {len(problems) - 1} more' if len(problems) > 1 else ''}). Its settings, then -> now: "

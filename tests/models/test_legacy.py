@@ -22,7 +22,7 @@ from src.networks.unet2d import UNet2DNetwork
 from src.networks.unetv0 import UNetV0Network
 from src.processes.ddpm import DDPMProcess
 from src.processes.v_cosine import VCosineProcess
-from src.training.fit_check import CheckpointMismatch
+from src.training.fit_check import CheckpointMismatch, named_differences
 from src.training.run import train
 from tests.conftest import tiny_run_config
 
@@ -123,3 +123,15 @@ def test_resuming_with_todays_defaults_names_the_settings_that_changed(tmp_path,
         train(cfg)
     assert "model.representation.scale: unset -> 4.0" in str(raised.value)
     assert not (tmp_path / "run" / "checkpoints" / "last.ckpt").exists()
+
+
+def test_a_mismatch_names_every_shape_setting_and_a_few_others():
+    old = {"model.network.channels": [8], "model.sampler": "ddim", "model.cfg_scale": 1.0}
+    new = {f"model.network.option{i}": i + 1 for i in range(12)}  # options added since, switched on
+    new.update({"model.network.channels": [16], "model.network.gate": False, "model.sampler": None,
+                "model.cfg_scale": 2.0, **{f"model.process.extra{i}": i for i in range(8)}})
+    message = named_differences(old, new)
+    assert message.startswith("model.network.channels: [8] -> [16]")
+    assert all(f"model.network.option{i}: unset -> {i + 1}" in message for i in range(12))  # none cut off
+    # then, of the rest (settings outside the network and representation, and options added but off), five
+    assert message.count("; ") == 12 + 5 and message.endswith(f" and {2 + 8 + 1 - 5} more")
