@@ -30,7 +30,7 @@ def scrambled(rep: WaveformRepresentation, clips: torch.Tensor, first: int, last
               generator: torch.Generator) -> torch.Tensor:
     """`clips` through `rep` with the signs of MDCT bands [first, last) drawn at random."""
     x = rep.encode(clips)
-    offset = rep.channels * (rep.low.low_bands if rep.low is not None else 0)
+    offset = rep.low_channels
     span = x[:, offset + first: offset + last]
     signs = torch.randint(0, 2, span.shape, generator=generator).to(x.dtype) * 2 - 1
     x[:, offset + first: offset + last] = span * signs

@@ -91,7 +91,7 @@ class WaveformRepresentation(Representation):
 
     def decode(self, x: torch.Tensor) -> torch.Tensor:
         if self.low is not None:
-            split = self.channels * self.low.low_bands
+            split = self.low_channels
             x = self.low.inverse(x[:, :split] / self.low_gain) + self.mdct.inverse(x[:, split:])
         elif self.mdct is not None:
             x = self.mdct.inverse(x)
@@ -103,13 +103,17 @@ class WaveformRepresentation(Representation):
             x = x.sign() * torch.expm1(x.abs() * math.log1p(self.mu_law)) / self.mu_law
         return x
 
+    @property
+    def low_channels(self) -> int:
+        """How many of a model tensor's channels, ahead of the MDCT bands, hold the low path (0: none)."""
+        return self.channels * self.low.low_bands if self.low is not None else 0
+
     def tensor_shape(self, length: int | None = None) -> tuple[int, ...]:
         length = length or self.length
         if self.mdct is None:
             return (self.channels, length)
         self.mdct.check_length(length)
-        rows = self.mdct.bands + (self.low.low_bands if self.low is not None else 0)
-        return (self.channels * rows, length // self.mdct.bands)
+        return (self.channels * self.mdct.bands + self.low_channels, length // self.mdct.bands)
 
     def time_mask(self, keep: torch.Tensor) -> torch.Tensor:
         """MDCT frame j spans samples [j N, j N + 2 N) of the shifted clip (the last wraps to the
