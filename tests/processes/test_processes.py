@@ -121,6 +121,27 @@ def test_v_cosine_time_power_trains_more_at_low_noise(monkeypatch):
         VCosineProcess(time_power=0)
 
 
+def test_v_cosine_min_snr_weights_each_clip_by_its_clipped_snr():
+    from src.processes.v_cosine import VCosineProcess
+
+    zero = lambda x, t: torch.zeros_like(x)  # noqa: E731
+    x0 = torch.zeros(512, 1, 8)
+    torch.manual_seed(0)
+    weighted = VCosineProcess(min_snr_gamma=5.0).loss(zero, x0)
+    torch.manual_seed(0)
+    t, noise = torch.rand(512), torch.randn_like(x0)  # the process's own draws, in its order
+    alpha, sigma = torch.cos(t * math.pi / 2), torch.sin(t * math.pi / 2)
+    snr = alpha.square() / sigma.square()
+    per_clip = (alpha[:, None, None] * noise).square().mean(dim=(1, 2))  # v's error for a zero network
+    expected = (torch.minimum(snr, torch.tensor(5.0)) / (snr + 1) * per_clip).mean()
+    assert torch.allclose(weighted, expected, rtol=1e-4)
+    process = VCosineProcess(min_snr_gamma=5.0)
+    ends = process.snr_weight(*process.alpha_sigma(torch.tensor([0.0, 1.0])))
+    assert ends.tolist() == pytest.approx([0.0, 0.0], abs=1e-6)  # finite, and off at both ends
+    with pytest.raises(ValueError, match="min_snr_gamma"):
+        VCosineProcess(min_snr_gamma=0)
+
+
 def test_v_cosine_cosine_spacing_puts_more_steps_near_both_ends():
     from src.processes.v_cosine import VCosineProcess
 
