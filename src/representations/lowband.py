@@ -29,12 +29,22 @@ class LowBandSplit(torch.nn.Module):
     MDCT hop j. Scaled so the low path is an isometry: unit white noise in the channels decodes to
     unit white noise below the cut-off."""
 
-    def __init__(self, bands: int, low_bands: int) -> None:
+    def __init__(self, bands: int, low_bands: int, sub_bands: int = 0) -> None:
         super().__init__()
         if low_bands < 1 or bands % low_bands:
             raise ValueError(f"mdct_low_bands must divide mdct_bands={bands} (1, 2, 4, ...), got {low_bands}")
+        if sub_bands and (sub_bands >= low_bands or low_bands % sub_bands):
+            raise ValueError(f"mdct_low_sub_bands must be 0 (off) or divide mdct_low_bands={low_bands} and be "
+                             f"smaller, got {sub_bands}")
         self.bands, self.low_bands = bands, low_bands
         self.step = bands // low_bands
+        # The lowest sub_bands' worth of the low path as its own, slower channels: see `forward`.
+        self.sub = LowBandSplit(bands, sub_bands) if sub_bands else None
+
+    @property
+    def rows(self) -> int:
+        """Model-tensor rows per audio channel: the low path's, plus the sub path's."""
+        return self.low_bands + (self.sub.low_bands if self.sub is not None else 0)
 
     def response(self, length: int, dtype: torch.dtype) -> torch.Tensor:
         """The low path's gain at each rfft bin of `length` samples: 1, a raised-cosine fade, then 0."""
@@ -49,14 +59,32 @@ class LowBandSplit(torch.nn.Module):
         return torch.fft.irfft(torch.fft.rfft(audio) * self.response(length, audio.dtype), n=length)
 
     def forward(self, audio: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        batch, channels, length = audio.shape
+        """(low-path rows, the audio less its low path). With a sub path, the part below its own
+        cut-off travels in its rows (first) and the low path's rows hold the rest, so each of the two
+        ranges has its own rows, and a gated process its own level for each: a kick's tone opens the
+        lower one while the upper one, which a kick leaves empty, can stay shut."""
         low = self.low_path(audio)
+        if self.sub is None:
+            return self.fold(low), audio - low
+        under = self.sub.low_path(audio)
+        return torch.cat([self.sub.fold(under), self.fold(low - under)], dim=1), audio - low
+
+    def fold(self, low: torch.Tensor) -> torch.Tensor:
+        """(B, C, L) audio band-limited below the cut-off -> (B, C * low_bands, L / bands) samples."""
+        batch, channels, length = low.shape
         samples = low[..., :: self.step] * math.sqrt(self.step)  # (B, C, L / step)
         folded = samples.reshape(batch, channels, length // self.bands, self.low_bands).transpose(-1, -2)
-        return folded.reshape(batch, channels * self.low_bands, length // self.bands), audio - low
+        return folded.reshape(batch, channels * self.low_bands, length // self.bands)
 
-    def inverse(self, folded: torch.Tensor) -> torch.Tensor:
-        """Low-path channels -> (batch, channels, L) audio, by band-limited (FFT) interpolation."""
+    def inverse(self, rows: torch.Tensor) -> torch.Tensor:
+        """Low-path rows (as `forward` makes them) -> (batch, channels, L) audio."""
+        if self.sub is None:
+            return self.unfold(rows)
+        split = rows.shape[1] // self.rows * self.sub.low_bands
+        return self.sub.unfold(rows[:, :split]) + self.unfold(rows[:, split:])
+
+    def unfold(self, folded: torch.Tensor) -> torch.Tensor:
+        """`fold`'s rows -> (batch, channels, L) audio, by band-limited (FFT) interpolation."""
         batch, rows, frames = folded.shape
         channels = rows // self.low_bands
         samples = folded.reshape(batch, channels, self.low_bands, frames).transpose(-1, -2).reshape(batch, channels, -1)

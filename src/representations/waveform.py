@@ -53,11 +53,19 @@ class WaveformRepresentation(Representation):
             end. Shifted by one hop, the attack's frames sit side by side at the start and the wrap
             falls in the tail. The transform stays orthogonal (it is a rotation of the frames).
             0 (default): no shift; raw samples (mdct_bands 0) have no frames to shift, and none is made.
+        mdct_low_sub_bands: s > 0 (dividing mdct_low_bands, and smaller) carries the low path's part
+            below s * rate / (2 * mdct_bands) Hz (250 Hz for s = 1 of 32 bands at 16 kHz) in s more
+            channels of its own samples, at that lower rate, ahead of the low path, whose channels
+            then hold only the rest (250 to 500 Hz). A gated process sets one level per element: on
+            one low path a kick's tone holds it open across 0 to 500 Hz, and the noise beside the
+            tone stays; split, the upper part a kick leaves empty can be shut. Those channels are
+            multiplied by mdct_low_gain too. 0 (default): one low path.
     """
 
     def __init__(self, sample_rate: int, channels: int, length: int, scale: float = 1.0,
                  mu_law: float = 0.0, mdct_bands: int = 0, mdct_kbd_alpha: float = 0.0,
-                 mdct_low_bands: int = 0, mdct_low_gain: float = 1.0, mdct_shift: int = 0) -> None:
+                 mdct_low_bands: int = 0, mdct_low_gain: float = 1.0, mdct_shift: int = 0,
+                 mdct_low_sub_bands: int = 0) -> None:
         super().__init__(sample_rate, channels, length)
         if not (math.isfinite(scale) and scale > 0):
             raise ValueError(f"model.representation.scale must be a positive number, got {scale}")
@@ -72,7 +80,9 @@ class WaveformRepresentation(Representation):
             raise ValueError("model.representation.mdct_low_bands needs mdct_bands > 0: it splits the MDCT's lowest bands off")
         if not (math.isfinite(mdct_low_gain) and mdct_low_gain > 0):
             raise ValueError(f"model.representation.mdct_low_gain must be a positive number, got {mdct_low_gain}")
-        self.low = LowBandSplit(mdct_bands, mdct_low_bands) if mdct_low_bands else None
+        if mdct_low_sub_bands and not mdct_low_bands:
+            raise ValueError("model.representation.mdct_low_sub_bands needs mdct_low_bands > 0: it splits the low path")
+        self.low = LowBandSplit(mdct_bands, mdct_low_bands, mdct_low_sub_bands) if mdct_low_bands else None
         self.low_gain = mdct_low_gain
         if mdct_shift < 0:
             raise ValueError(f"model.representation.mdct_shift must be 0 or a positive number of hops, got {mdct_shift}")
@@ -106,7 +116,7 @@ class WaveformRepresentation(Representation):
     @property
     def low_channels(self) -> int:
         """How many of a model tensor's channels, ahead of the MDCT bands, hold the low path (0: none)."""
-        return self.channels * self.low.low_bands if self.low is not None else 0
+        return self.channels * self.low.rows if self.low is not None else 0
 
     def tensor_shape(self, length: int | None = None) -> tuple[int, ...]:
         length = length or self.length

@@ -67,11 +67,11 @@ def required(setting: str, hint: str) -> str:
     raise RequiredSetting(f"{setting} is required here: {hint}")
 
 
-def waveform_channels(channels: int, mdct_bands: int, low_bands: int = 0) -> int:
-    """`${waveform_channels:${audio.channels},${model.representation.mdct_bands},${model.representation.mdct_low_bands}}`:
-    the channels a waveform model tensor has, channels * (bands + low-path channels) for an MDCT
-    representation (older configs pass no third argument)."""
-    return int(channels) * (max(int(mdct_bands), 1) + int(low_bands))
+def waveform_channels(channels: int, mdct_bands: int, low_bands: int = 0, sub_bands: int = 0) -> int:
+    """`${waveform_channels:${audio.channels},${model.representation.mdct_bands},${model.representation.mdct_low_bands},${model.representation.mdct_low_sub_bands}}`:
+    the channels a waveform model tensor has, channels * (bands + low-path and sub-path channels) for
+    an MDCT representation (older configs pass no third or fourth argument)."""
+    return int(channels) * (max(int(mdct_bands), 1) + int(low_bands) + int(sub_bands))
 
 
 def register_resolvers() -> None:

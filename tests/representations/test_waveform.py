@@ -139,6 +139,36 @@ def test_low_band_split_takes_a_kick_out_of_the_mdct_and_keeps_noise_white():
         WaveformRepresentation(16000, 1, 8192, mdct_bands=32, mdct_low_bands=3)
 
 
+def test_a_sub_path_takes_a_kick_out_of_the_low_path_s_upper_half():
+    split = WaveformRepresentation(16000, 2, 8192, scale=2.0, mdct_bands=32, mdct_low_bands=2, mdct_low_gain=3.0,
+                                   mdct_shift=1, mdct_low_sub_bands=1)
+    audio = 0.3 * torch.randn(2, 2, 8192)
+    x = split.encode(audio)
+    assert x.shape == (2, 2 * (32 + 2 + 1), 256) and split.tensor_shape() == (70, 256) and split.low_channels == 6
+    assert torch.allclose(split.decode(x), audio, atol=1e-5)
+    # a 60 Hz kick lies in the sub path (below 250 Hz): the low path's rows, 250 to 500 Hz, and the
+    # MDCT hold almost nothing of it (its abrupt start aside), so a gate can shut them while the tone
+    # keeps the sub path open
+    one = WaveformRepresentation(16000, 1, 8192, mdct_bands=32, mdct_low_bands=2, mdct_low_sub_bands=1)
+    kick = one.encode(_kick())
+    assert kick[:, 1:].pow(2).sum() < 1e-3 * kick[:, :1].pow(2).sum()
+    # and a 400 Hz tone (a whole number of periods: the split is circular) lies in the low path's rows
+    tone = torch.sin(2 * math.pi * 205 * torch.arange(8192) / 8192).view(1, 1, -1)
+    rows = one.encode(tone)
+    assert rows[:, :1].pow(2).sum() < 1e-4 * rows[:, 1:3].pow(2).sum()
+    # unit noise in the sub path's row decodes to unit noise below 250 Hz
+    noise = torch.zeros(64, *one.tensor_shape())
+    noise[:, :1] = torch.randn(64, 1, 256)
+    decoded = one.decode(noise)
+    assert decoded.pow(2).sum().item() == pytest.approx(noise.pow(2).sum().item(), rel=0.02)
+    spectrum = torch.fft.rfft(decoded).abs().pow(2).mean(dim=(0, 1))
+    assert spectrum[8192 * 250 // 16000:].sum() < 1e-6 * spectrum.sum()
+    with pytest.raises(ValueError, match="mdct_low_sub_bands"):
+        WaveformRepresentation(16000, 1, 8192, mdct_bands=32, mdct_low_bands=2, mdct_low_sub_bands=2)
+    with pytest.raises(ValueError, match="mdct_low_sub_bands"):
+        WaveformRepresentation(16000, 1, 8192, mdct_bands=32, mdct_low_sub_bands=1)
+
+
 def test_mdct_shift_moves_the_wrapped_frame_from_the_attack_to_the_tail():
     plain = WaveformRepresentation(16000, 1, 1024, scale=2.0, mdct_bands=32, mdct_low_bands=2, mdct_low_gain=3.0)
     shifted = WaveformRepresentation(16000, 1, 1024, scale=2.0, mdct_bands=32, mdct_low_bands=2, mdct_low_gain=3.0,
