@@ -102,6 +102,17 @@ def _kick(length: int = 8192, rate: int = 16000) -> torch.Tensor:
     return (torch.sin(2 * math.pi * 60 * t) * torch.exp(-t / 0.1)).view(1, 1, -1)
 
 
+def _assert_rows_decode_to_unit_noise_below(rep: WaveformRepresentation, rows: int, hz: int) -> None:
+    """Unit noise in a 16 kHz, 8192-sample representation's first `rows` rows decodes to as much
+    energy, all of it below `hz`."""
+    noise = torch.zeros(64, *rep.tensor_shape())
+    noise[:, :rows] = torch.randn(64, rows, noise.shape[-1])
+    audio = rep.decode(noise)
+    assert audio.pow(2).sum().item() == pytest.approx(noise.pow(2).sum().item(), rel=0.02)
+    spectrum = torch.fft.rfft(audio).abs().pow(2).mean(dim=(0, 1))
+    assert spectrum[8192 * hz // 16000:].sum() < 1e-6 * spectrum.sum()
+
+
 @pytest.mark.parametrize("low_bands", [1, 2, 4])
 def test_low_band_split_round_trips_in_channels_ahead_of_the_bands(low_bands):
     rep = WaveformRepresentation(16000, 2, 1024, scale=3.0, mdct_bands=32, mdct_low_bands=low_bands)
@@ -127,12 +138,7 @@ def test_low_band_split_takes_a_kick_out_of_the_mdct_and_keeps_noise_white():
     left = rep.encode(kick)[:, 2:].pow(2).sum() / kick.pow(2).sum()
     assert near > 0.01 and left < 1e-4
     # the low path is an isometry: unit noise in its channels decodes to unit noise below 500 Hz
-    noise = torch.zeros(64, *rep.tensor_shape())
-    noise[:, :2] = torch.randn(64, 2, 256)
-    audio = rep.decode(noise)
-    assert audio.pow(2).sum().item() == pytest.approx(noise.pow(2).sum().item(), rel=0.02)
-    spectrum = torch.fft.rfft(audio).abs().pow(2).mean(dim=(0, 1))
-    assert spectrum[8192 * 500 // 16000:].sum() < 1e-6 * spectrum.sum()
+    _assert_rows_decode_to_unit_noise_below(rep, 2, 500)
     with pytest.raises(ValueError, match="mdct_low_bands"):
         WaveformRepresentation(16000, 1, 8192, mdct_low_bands=2)
     with pytest.raises(ValueError, match="mdct_low_bands"):
@@ -157,12 +163,7 @@ def test_a_sub_path_takes_a_kick_out_of_the_low_path_s_upper_half():
     rows = one.encode(tone)
     assert rows[:, :1].pow(2).sum() < 1e-4 * rows[:, 1:3].pow(2).sum()
     # unit noise in the sub path's row decodes to unit noise below 250 Hz
-    noise = torch.zeros(64, *one.tensor_shape())
-    noise[:, :1] = torch.randn(64, 1, 256)
-    decoded = one.decode(noise)
-    assert decoded.pow(2).sum().item() == pytest.approx(noise.pow(2).sum().item(), rel=0.02)
-    spectrum = torch.fft.rfft(decoded).abs().pow(2).mean(dim=(0, 1))
-    assert spectrum[8192 * 250 // 16000:].sum() < 1e-6 * spectrum.sum()
+    _assert_rows_decode_to_unit_noise_below(one, 1, 250)
     with pytest.raises(ValueError, match="mdct_low_sub_bands"):
         WaveformRepresentation(16000, 1, 8192, mdct_bands=32, mdct_low_bands=2, mdct_low_sub_bands=2)
     with pytest.raises(ValueError, match="mdct_low_sub_bands"):
