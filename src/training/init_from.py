@@ -108,7 +108,7 @@ def _prepare_tad(cfg: DictConfig, path: Path, checkpoint: dict, explicit: list[s
     adopt(cfg, "model.process", {"_target_": "src.processes.v_cosine.VCosineProcess"}, str(path), explicit)
     for key, value in (("model.representation.scale", 1.0), ("model.representation.mu_law", 0.0),
                        ("model.representation.mdct_bands", 0), ("model.representation.mdct_low_bands", 0),
-                       ("model.network.position_features", 0),
+                       ("model.representation.mdct_low_sub_bands", 0), ("model.network.position_features", 0),
                        ("model.network.patch_size", 1), ("model.network.input_gain", False),
                        ("model.network.gate", False)):
         adopt(cfg, key, value, str(path), explicit)
