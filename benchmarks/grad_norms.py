@@ -28,11 +28,10 @@ KIT_SEED = 4242
 QUANTILES = (0.1, 0.5, 0.9, 1.0)
 
 
-def batch_norms(model, batches: int, batch_size: int, seed: int, only: str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """(gradient norm, loss) of each of `batches` random kit batches (of label `only`'s clips, if
-    given), at the model's weights."""
-    rep = model.representation
-    kit, labels = reference_kit(max(4, batch_size), rep.sample_rate, rep.channels, rep.length, seed=KIT_SEED)
+def batch_norms(model, kit: torch.Tensor, labels: list[str], batches: int, batch_size: int, seed: int,
+                only: str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(gradient norm, loss) of each of `batches` random batches of `kit` (of label `only`'s clips, if
+    given), at the model's weights. The norm is the one Lightning clips: the 2-norm over all weights."""
     pool = torch.tensor([i for i, name in enumerate(labels) if only is None or name == only])
     ids = torch.tensor([model.labels.index(name) for name in labels]) if model.labels else None
     generator = torch.Generator().manual_seed(seed)
@@ -42,10 +41,9 @@ def batch_norms(model, batches: int, batch_size: int, seed: int, only: str | Non
         pick = pool[torch.randint(0, len(pool), (batch_size,), generator=generator)]
         network = WithLabels(model.network, ids[pick]) if ids is not None else model.network
         model.zero_grad(set_to_none=True)
-        loss = model.process.loss(network, rep.encode(kit[pick]))
+        loss = model.process.loss(network, model.representation.encode(kit[pick]))
         loss.backward()
-        grads = [p.grad.pow(2).sum() for p in model.parameters() if p.grad is not None]
-        norms.append(torch.stack(grads).sum().sqrt().item())
+        norms.append(torch.nn.utils.get_total_norm([p.grad for p in model.parameters() if p.grad is not None]).item())
         losses.append(loss.item())
     return torch.tensor(norms), torch.tensor(losses)
 
@@ -69,7 +67,9 @@ def main(argv: list[str]) -> None:
         sys.exit("benchmarks/grad_norms.py needs ckpt=<run>/checkpoints/last.ckpt")
     model, _ = load_model(args.ckpt)
     model.train()
-    norms, losses = batch_norms(model, args.batches, args.batch_size, args.seed)
+    rep = model.representation
+    kit, labels = reference_kit(max(4, args.batch_size), rep.sample_rate, rep.channels, rep.length, seed=KIT_SEED)
+    norms, losses = batch_norms(model, kit, labels, args.batches, args.batch_size, args.seed)
     sys.stdout.write(f"{args.batches} kit batches of {args.batch_size} at {args.ckpt}:\n")
     sys.stdout.write(markdown_table(["quantile", "gradient norm", "loss"],
                                     [[f"{p:g}", n, l] for p, n, l in
@@ -82,8 +82,8 @@ def main(argv: list[str]) -> None:
     sys.stdout.write(markdown_table(["gradient norm", "loss"],
                                     [[f"{norms[i].item():.2f}", f"{losses[i].item():.3f}"] for i in top]) + "\n")
     if model.labels:
-        rows = [[label, *quantile_cells(batch_norms(model, args.batches, args.batch_size, args.seed, label)[0])]
-                for label in model.labels]
+        rows = [[label, *quantile_cells(batch_norms(model, kit, labels, args.batches, args.batch_size, args.seed,
+                                                    label)[0])] for label in model.labels]
         sys.stdout.write(f"\nGradient norms of batches that hold one class each ({args.batches} per class), by quantile:\n")
         sys.stdout.write(markdown_table(["class", *(f"{p:g}" for p in QUANTILES)], rows) + "\n")
 
