@@ -58,6 +58,7 @@ class AudioFolderSpec(LabelSettings):
     silence_db: float = -60.0
     min_fraction: float = 0.01
     scan_workers: int | None = None
+    cache_mb: float = 256.0
 
     def __post_init__(self) -> None:
         if self.crop not in CROP_MODES:
@@ -72,6 +73,8 @@ class AudioFolderSpec(LabelSettings):
             raise ValueError(f"datamodule.dataset.scan must be 'full' or 'header', got {self.scan!r}")
         if self.scan_workers is not None and self.scan_workers < 1:
             raise ValueError(f"datamodule.dataset.scan_workers must be at least 1 (or null), got {self.scan_workers}")
+        if self.cache_mb < 0:
+            raise ValueError(f"datamodule.dataset.cache_mb must be at least 0 (0 = off), got {self.cache_mb}")
         if not 0.0 <= self.min_fraction <= 1.0:
             raise ValueError(f"datamodule.dataset.min_fraction must be in [0, 1], got {self.min_fraction}")
         if self.sample_rate <= 0 or self.length <= 0 or self.channels not in (1, 2):
@@ -176,7 +179,11 @@ class AudioClipDataset(FileDataset):
 
     Items are keyed by `index` or `(index, crop_seed)`; the seed makes random crops
     reproducible across workers and resumes. A file that turns bad after the scan (header-only
-    scan, disk errors) is skipped with a warning rather than killing a long run."""
+    scan, disk errors) is skipped with a warning rather than killing a long run.
+
+    Start and center crops give a file the same clip every epoch, so clips are kept in memory up
+    to `spec.cache_mb` (per loader process): a small dataset is decoded and resampled once, not
+    at every step. Random crops are read afresh each time."""
 
     skippable = (AudioDecodeError,)
     kind = "audio file"
@@ -184,9 +191,18 @@ class AudioClipDataset(FileDataset):
     def __init__(self, files: list[Path], spec: AudioFolderSpec, labels: list[int] | None = None) -> None:
         super().__init__(files, labels)
         self.spec = spec
+        self._clips: dict[Path, torch.Tensor] = {}
+        clip_bytes = 4 * spec.channels * spec.length
+        self._cache_limit = 0 if spec.crop == "random" else int(spec.cache_mb * 2**20) // clip_bytes
 
     def load(self, path: Path, seed: int) -> torch.Tensor:
-        return self.load_clip(path, seed)
+        cached = self._clips.get(path)
+        if cached is not None:
+            return cached.clone()  # a copy, so nothing downstream can change the kept clip
+        clip = self.load_clip(path, seed)
+        if len(self._clips) < self._cache_limit:
+            self._clips[path] = clip.clone()
+        return clip
 
     def load_clip(self, path: Path, crop_seed: int) -> torch.Tensor:
         spec = self.spec

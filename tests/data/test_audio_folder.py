@@ -157,7 +157,34 @@ def test_dataset_skips_a_file_that_goes_bad_with_one_warning(tmp_path, caplog):
     assert len(warnings) == 1
 
 
+@pytest.mark.parametrize("crop, cache_mb, reads", [("start", 256.0, 1), ("center", 256.0, 1), ("start", 0.0, 3),
+                                                    ("random", 256.0, 3)])
+def test_fixed_crops_are_decoded_once_and_served_as_copies(tmp_path, monkeypatch, crop, cache_mb, reads):
+    import src.data.audio_folder as audio_folder
+    path = write_tone(tmp_path / "t.wav", rate=16000, seconds=0.5)
+    calls = []
+    real_read = audio_folder.read_audio
+    monkeypatch.setattr(audio_folder, "read_audio", lambda *a, **k: calls.append(a) or real_read(*a, **k))
+    dataset = AudioClipDataset([path], spec(crop=crop, cache_mb=cache_mb))
+    first = dataset[(0, 1)]
+    first.zero_()  # a consumer that edits its clip in place must not reach the kept one
+    second, third = dataset[(0, 1)], dataset[(0, 1)]
+    assert len(calls) == reads
+    assert torch.equal(second, third) and second.abs().max() > 0.1
+
+
+def test_the_clip_cache_stops_at_its_budget(tmp_path):
+    paths = [write_tone(tmp_path / f"{i}.wav", rate=8000, seconds=0.3) for i in range(3)]
+    two_clips_mb = 2 * 4 * 2000 / 2**20
+    dataset = AudioClipDataset(paths, spec(cache_mb=two_clips_mb))
+    for index in range(3):
+        dataset[index]
+    assert len(dataset._clips) == 2
+
+
 def test_spec_rejects_bad_settings():
+    with pytest.raises(ValueError, match="cache_mb"):
+        spec(cache_mb=-1.0)
     with pytest.raises(ValueError, match="crop"):
         spec(crop="middle")
     with pytest.raises(ValueError, match="channels"):
