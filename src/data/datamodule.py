@@ -11,6 +11,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from src.data.audio_folder import AudioFolderSpec, split_files
+from src.data.augment import AugmentedClips, ClipAugment
 from src.data.labels import Vocabulary, assign_labels, describe_counts
 from src.data.mel_image_folder import MelImageFolderSpec
 from src.data.synth import write_demo_kit
@@ -60,6 +61,7 @@ class AudioDataModule(pl.LightningDataModule):
         batch_size / num_workers / pin_memory: DataLoader settings.
         seed: shuffling and random-crop seed.
         index_dir: where the file index of checked audio files is kept between starts (null: none).
+        augment: polarity and level changes of training clips (src/data/augment.py); null: none.
 
     Class labels come from `dataset.labels` (src/data/labels.py); with them, items are
     `(tensor, class id)` and `vocabulary` holds the label names.
@@ -75,6 +77,7 @@ class AudioDataModule(pl.LightningDataModule):
         pin_memory: bool = False,
         seed: int = 0,
         index_dir: str | None = None,
+        augment: ClipAugment | None = None,
     ) -> None:
         super().__init__()
         if batch_size < 1:
@@ -85,6 +88,10 @@ class AudioDataModule(pl.LightningDataModule):
         self.batch_size = batch_size
         self.num_workers = num_workers
         self.index_dir = index_dir
+        if augment is not None and augment.active and not isinstance(dataset, AudioFolderSpec):
+            raise ValueError("datamodule.augment flips and levels audio clips; mel image folders take none "
+                             "(set datamodule.augment=null)")
+        self.augment = augment
         self.vocabulary: Vocabulary | None = None
         self.labels: dict[Path, int] = {}  # class id per file, when there are labels
         self.pin_memory = pin_memory
@@ -112,6 +119,8 @@ class AudioDataModule(pl.LightningDataModule):
             return
         train, val = self.split()
         self.train_set = self.spec.make_dataset(train, self._labels_of(train))
+        if self.augment is not None and self.augment.active:
+            self.train_set = AugmentedClips(self.train_set, self.augment)
         self.val_set = self.spec.make_dataset(val, self._labels_of(val)) if val else None
 
     def split(self) -> tuple[list[Path], list[Path]]:
