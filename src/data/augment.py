@@ -40,7 +40,8 @@ class ClipAugment:
 
 
 class AugmentedClips(Dataset):
-    """`dataset` with `augment` applied to every item, keyed like it: `index` or `(index, seed)`."""
+    """`dataset` with `augment` applied to the items the training sampler asks for, by `(index, seed)`.
+    A plain `index` (a reference set read from the training split) gets the clip as recorded."""
 
     def __init__(self, dataset: Dataset, augment: ClipAugment) -> None:
         self.dataset = dataset
@@ -51,7 +52,9 @@ class AugmentedClips(Dataset):
 
     def __getitem__(self, key: int | tuple[int, int]) -> torch.Tensor | tuple[torch.Tensor, int]:
         item = self.dataset[key]
-        index, seed = key if isinstance(key, tuple) else (key, key)
+        if not isinstance(key, tuple):
+            return item
+        index, seed = key
         # A stream of its own: the crop seed also picks the window of a random crop.
         clip = item_input(item) * self.augment.factor(seed * 7919 + index + 1)
         return (clip, item[1]) if isinstance(item, tuple) else clip
