@@ -3,10 +3,9 @@ checkpoints that carry the run's config."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
-
-import logging
 
 import pytorch_lightning as pl
 import torch
