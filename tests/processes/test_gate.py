@@ -48,7 +48,7 @@ def test_the_gain_is_finite_at_both_ends_of_the_path():
 
 
 def test_a_gated_process_learns_to_silence_the_half_a_clip_leaves_empty():
-    """Clips loud in their first half and silent in the second: a few hundred steps teach the gate
+    """Clips loud in their first half and silent in the second: six hundred steps teach the gate
     to remove the second half's noise at the last sampling steps' level, by far more than the plain
     network, and the loud half is estimated as well as without the gate."""
     torch.manual_seed(0)
@@ -60,8 +60,10 @@ def test_a_gated_process_learns_to_silence_the_half_a_clip_leaves_empty():
         network = UNetV0Network(in_channels=1, channels=[8, 8], factors=[1, 2], items=[1, 1], attentions=[0, 0],
                                 resnet_groups=4, modulation_features=32, position_features=2, gate=gate)
         process = VCosineProcess(gate=gate)
-        optimizer = torch.optim.Adam(network.parameters(), lr=1e-2)
-        for _ in range(300):
+        # lr 1e-2 for 300 steps left this initialisation ungated on some CPUs; at 3e-3 for 600 the
+        # ratio below stays under 0.05 for five initialisations, with one thread or two
+        optimizer = torch.optim.Adam(network.parameters(), lr=3e-3)
+        for _ in range(600):
             optimizer.zero_grad()
             process.loss(network, data[torch.randint(0, 64, (16,))]).backward()
             optimizer.step()
