@@ -13,8 +13,8 @@ class ForeachEMAWeightAveraging(EMAWeightAveraging):
     Lightning's class hands `AveragedModel` a per-tensor function, so each step runs a Python loop of
     two multiplies and an add over every parameter: 8 ms a step on the waveform demo's network on the
     CPU, against 4 ms for the multi-tensor form, which lerps all parameters in one call to the same
-    average (benchmarks/README.md, "cheaper steps"). Checkpoints keep Lightning's layout and state key, so runs saved
-    with either class resume with the other."""
+    average (benchmarks/README.md, "cheaper steps"). Checkpoints keep Lightning's layout and state
+    key, so runs saved with either class resume with the other."""
 
     def __init__(self, decay: float = 0.999, update_every_n_steps: int = 1,
                  update_starting_at_step: int | None = None, update_starting_at_epoch: int | None = None,

@@ -1,9 +1,10 @@
 """Training-time augmentation of audio clips that keeps what a one-shot sounds like.
 
-A small folder of one-shots is learned by heart long before a demo-length run ends: the kit's 43
-training clips are each seen about 700 times in the waveform demo. Flipping a clip's polarity or
-changing its level makes a new waveform that sounds the same hit, so the network sees more distinct
-inputs without a change in the sounds it should learn."""
+A small folder of one-shots is seen hundreds of times in a run (the demo kit's 44 training clips
+about 700 times each). Flipping a clip's polarity or changing its level makes another waveform of
+the same hit, so the network sees more distinct inputs without a change in the sounds it should
+learn. On the waveform demo neither helped (benchmarks/README.md, "cheaper steps"), so both are off
+by default; a folder whose sounds come in both polarities or at many levels is where they fit."""
 
 from __future__ import annotations
 
