@@ -21,6 +21,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from src.data.audio_folder import AudioClipDataset, AudioFolderSpec
+from src.data.augment import ClipAugment
 from src.data.datamodule import AudioDataModule
 from src.representations.latent import LatentRepresentation
 
@@ -97,10 +98,14 @@ class LatentCacheDataModule(AudioDataModule):
 
     def __init__(self, dataset: AudioFolderSpec, demo_dir: str, cache_dir: str, val_fraction: float = 0.1,
                  batch_size: int = 8, num_workers: int = 0, pin_memory: bool = False, seed: int = 0,
-                 encode_batch_size: int = 16, index_dir: str | None = None) -> None:
+                 encode_batch_size: int = 16, index_dir: str | None = None,
+                 augment: ClipAugment | None = None) -> None:
         if dataset.crop == "random":
             raise ValueError("datamodule.dataset.crop=random draws a new window every epoch, which a latent "
                              "cache cannot hold: use crop=start or crop=center with datamodule=latent_cache")
+        if augment is not None and augment.active:
+            raise ValueError("datamodule.augment changes clips every epoch, which a latent cache cannot hold: "
+                             "set datamodule.augment=null with datamodule=latent_cache")
         if encode_batch_size < 1:
             raise ValueError(f"datamodule.encode_batch_size must be at least 1, got {encode_batch_size}")
         super().__init__(dataset, demo_dir, val_fraction, batch_size, num_workers, pin_memory, seed, index_dir)

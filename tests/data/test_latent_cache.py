@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hydra
 import pytest
 import torch
 
@@ -10,7 +11,7 @@ from src.data.audio_folder import AudioFolderSpec
 from src.data.latent_cache import CachedLatents, LatentCacheDataModule
 from src.representations.latent import LatentRepresentation
 from src.representations.mel import MelRepresentation
-from tests.conftest import write_tone
+from tests.conftest import compose_config, write_tone
 from tests.latent_helpers import LENGTH, MEL, save_vae_checkpoint, tiny_vae_module
 
 
@@ -73,6 +74,16 @@ def test_random_crops_and_non_latent_models_are_refused(folder, tmp_path, repres
     dm.use_representation(None)
     with pytest.raises(ValueError, match="needs a latent model"):
         dm.setup("fit")
+
+
+def test_the_latent_cache_config_builds_and_refuses_augmentation(tmp_path):
+    # datamodule=latent_cache inherits the audio folder's keys, augment included
+    cfg = compose_config(["exp=latent_diffusion_demo", "datamodule=latent_cache", "model.vae=unused",
+                          f"datamodule.demo_dir={tmp_path}", f"datamodule.cache_dir={tmp_path / 'cache'}"])
+    assert isinstance(hydra.utils.instantiate(cfg.datamodule), LatentCacheDataModule)
+    cfg.datamodule.augment = {"_target_": "src.data.augment.ClipAugment", "polarity": True, "gain_db": 0.0}
+    with pytest.raises(Exception, match="datamodule.augment"):
+        hydra.utils.instantiate(cfg.datamodule)
 
 
 def test_labels_travel_through_the_cache(tmp_path, representation):
