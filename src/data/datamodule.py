@@ -88,7 +88,8 @@ class AudioDataModule(pl.LightningDataModule):
         self.batch_size = batch_size
         self.num_workers = num_workers
         self.index_dir = index_dir
-        if augment is not None and augment.active and not isinstance(dataset, AudioFolderSpec):
+        augment = augment if augment is not None and augment.active else None  # both off: no wrapper
+        if augment is not None and not isinstance(dataset, AudioFolderSpec):
             raise ValueError("datamodule.augment flips and levels audio clips; mel image folders take none "
                              "(set datamodule.augment=null)")
         self.augment = augment
@@ -119,7 +120,7 @@ class AudioDataModule(pl.LightningDataModule):
             return
         train, val = self.split()
         self.train_set = self.spec.make_dataset(train, self._labels_of(train))
-        if self.augment is not None and self.augment.active:
+        if self.augment is not None:
             self.train_set = AugmentedClips(self.train_set, self.augment)
         self.val_set = self.spec.make_dataset(val, self._labels_of(val)) if val else None
 
