@@ -2,7 +2,7 @@
 against the guidance scale.
 
     python benchmarks/conditional_quality.py ckpt=<run>/checkpoints/last.ckpt [per_label=16] [steps=50]
-        [scales=[0,1,2,3,5,7]] [seed=0] [sampler=<name>] [pictures=<folder>] [picture_scale=<scale>]
+        [scales=[0,1,2,3,5,7]] [seed=0] [sampler=<name>] [eta=<noise>] [pictures=<folder>] [picture_scale=<scale>]
 
 Every label is sampled from the same `per_label` noises at each scale. Clips are scored against a
 held-out kit from the demo's synthesiser (seed 777): the whole set on the floor scale (Fréchet ratio,
@@ -51,26 +51,30 @@ def scale_row(model, audio: torch.Tensor, requested: list[str], seed: int) -> tu
 
 def main(argv: list[str]) -> None:
     args = parse_cli({"ckpt": "???", "per_label": 16, "steps": 50, "scales": [0, 1, 2, 3, 5, 7], "seed": 0,
-                      "sampler": None, "pictures": None, "picture_scale": None}, argv)
+                      "sampler": None, "eta": None, "pictures": None, "picture_scale": None}, argv)
     model, config = load_model(args.ckpt)
+    sampler = args.sampler
+    if args.eta is not None:  # the ancestral sampler's noise: the model's default sampler then carries it
+        model.sampler, model.eta, sampler = sampler or model.sampler, float(args.eta), None
     if not model.labels:
         raise ValueError(f"{args.ckpt} is not a class-conditional model (no model.labels)")
     total = args.per_label * len(model.labels)
-    unconditional = generate_clips(model, total, args.steps, args.seed, args.sampler)
+    unconditional = generate_clips(model, total, args.steps, args.seed, sampler)
     rows = [["unconditional (null label)", *scale_cells(floor_scores(model, unconditional, args.seed)), "-", "-"]]
     accuracy = None
     for scale in args.scales:
-        audio, requested = by_label(model, args.steps, args.per_label, args.seed, args.sampler, float(scale))
+        audio, requested = by_label(model, args.steps, args.per_label, args.seed, sampler, float(scale))
         cells, report = scale_row(model, audio, requested, args.seed)
         accuracy = report["classifier_accuracy"]
         rows.append([f"cfg_scale {scale:g}", *scale_cells(floor_scores(model, audio, args.seed)), *cells])
         if args.pictures and float(scale) == float(model.cfg_scale if args.picture_scale is None else args.picture_scale):
             order = [model.labels.index(kind) * args.per_label + i for kind in DRUM_KINDS for i in range(2)]
             save_montage(model, audio[order], Path(args.pictures) / "kit_vs_generated.png")
-    sampler = model.make_sampler(args.sampler)
+    used = model.make_sampler(sampler)
+    eta = f" (eta {used.eta:g})" if hasattr(used, "eta") else ""
     step = read_checkpoint(args.ckpt).get("global_step")
     sys.stdout.write(f"{config.get('task_name')}, step {step}: {total} clips per row ({args.per_label} per label), "
-                     f"{model.process.describe()}, sampler {sampler.name}, {args.steps} steps, seed {args.seed}; "
+                     f"{model.process.describe()}, sampler {used.name}{eta}, {args.steps} steps, seed {args.seed}; "
                      f"k-NN classifier accuracy on held-out kit clips {accuracy:.2f}\n")
     sys.stdout.write(markdown_table(["sampling", *SCALE_HEADER, "in requested class", "class Fréchet / class floor"],
                                     rows) + "\n")

@@ -183,7 +183,8 @@ class AudioDiffusionModule(ConfiguredModule):
 
     @torch.no_grad()
     def decode_audio(self, x: torch.Tensor) -> torch.Tensor:
-        return self.representation.decode(x).float().clamp(-1.0, 1.0)
+        """Audio of clips sampled from noise (the representation's `finish` included)."""
+        return self.representation.finish(self.representation.decode(x).float().clamp(-1.0, 1.0))
 
     @torch.no_grad()
     def generate(self, num_samples: int, steps: int | None = None, generator: torch.Generator | None = None,

@@ -38,6 +38,12 @@ class Representation(nn.Module, ABC):
     def tensor_shape(self, length: int | None = None) -> tuple[int, ...]:
         """Shape of one encoded item (no batch dim) for `length` audio samples (default: training length)."""
 
+    def finish(self, audio: torch.Tensor) -> torch.Tensor:
+        """Clips sampled from noise, decoded, as they are handed out (generate.py, validation
+        samples): unchanged here. The generation modes, which keep or reproduce input audio
+        (variation at strength 0, interpolation's ends, inpainting's kept spans), never apply it."""
+        return audio
+
     def image(self, x: torch.Tensor) -> torch.Tensor | None:
         """An 8-bit (H, W) picture of one model tensor, for representations that are images
         (the generated mel itself, not a spectrogram of its audio); None for the others."""

@@ -60,12 +60,18 @@ class WaveformRepresentation(Representation):
             one low path a kick's tone holds it open across 0 to 500 Hz, and the noise beside the
             tone stays; split, the upper part a kick leaves empty can be shut. Those channels are
             multiplied by mdct_low_gain too. 0 (default): one low path.
+        end_fade_ms: clips sampled from noise end with a half-cosine fade to silence over this many
+            milliseconds (`finish`; training data and the generation modes are untouched). On the
+            circular MDCT the frame that holds a one-shot's attack also holds the clip's last hop,
+            and the network's error in that loud frame lands there: a click about 11 dB under the
+            peak in the waveform demo's hats, whose kit tails are silent there. Sample editors fade
+            a one-shot's end for the same reason. 0 (default): no fade.
     """
 
     def __init__(self, sample_rate: int, channels: int, length: int, scale: float = 1.0,
                  mu_law: float = 0.0, mdct_bands: int = 0, mdct_kbd_alpha: float = 0.0,
                  mdct_low_bands: int = 0, mdct_low_gain: float = 1.0, mdct_shift: int = 0,
-                 mdct_low_sub_bands: int = 0) -> None:
+                 mdct_low_sub_bands: int = 0, end_fade_ms: float = 0.0) -> None:
         super().__init__(sample_rate, channels, length)
         if not (math.isfinite(scale) and scale > 0):
             raise ValueError(f"model.representation.scale must be a positive number, got {scale}")
@@ -87,6 +93,10 @@ class WaveformRepresentation(Representation):
         if mdct_shift < 0:
             raise ValueError(f"model.representation.mdct_shift must be 0 or a positive number of hops, got {mdct_shift}")
         self.shift = mdct_shift * mdct_bands  # in samples: none on raw samples (mdct_bands 0), which have no frames
+        self.end_fade = round(end_fade_ms * sample_rate / 1000) if math.isfinite(end_fade_ms) else -1
+        if not 0 <= self.end_fade < length:
+            raise ValueError(f"model.representation.end_fade_ms must be 0 (off) or a positive length shorter than "
+                             f"the clip ({1000 * length / sample_rate:g} ms), got {end_fade_ms}")
 
     def encode(self, audio: torch.Tensor) -> torch.Tensor:
         if self.mu_law:
@@ -112,6 +122,13 @@ class WaveformRepresentation(Representation):
             x = x.clamp(-1.0, 1.0)
             x = x.sign() * torch.expm1(x.abs() * math.log1p(self.mu_law)) / self.mu_law
         return x
+
+    def finish(self, audio: torch.Tensor) -> torch.Tensor:
+        if not self.end_fade:
+            return audio
+        n = min(self.end_fade, audio.shape[-1])  # a clip generated shorter than the fade fades whole
+        ramp = 0.5 * (1.0 + torch.cos(math.pi * torch.arange(1, n + 1, device=audio.device) / n))  # to 0 at the end
+        return torch.cat([audio[..., :-n], audio[..., -n:] * ramp.to(audio.dtype)], dim=-1)
 
     @property
     def low_channels(self) -> int:

@@ -3,18 +3,12 @@ samples at 8 kHz)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
-from tests.benchmarks.test_waveform_floor import table_rows
-from tests.conftest import ROOT, untrained_checkpoint
+from tests.benchmarks.scripts import run_script, table_rows, waveform_checkpoint
 
 
 def test_norms_quantiles_and_the_share_each_clip_value_scales_down(tmp_path):
-    ckpt = untrained_checkpoint(tmp_path, ["exp=drum_diffusion_demo", "debug=tiny", "model.labels=[hihat,kick,snare]",
-                                           "model.network.num_classes=3"])
-    result = subprocess.run([sys.executable, "benchmarks/grad_norms.py", f"ckpt={ckpt}", "batches=6", "batch_size=2",
-                             "clips=[0.000001,1000000]"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    result = run_script("grad_norms.py", waveform_checkpoint(tmp_path), "batches=6", "batch_size=2",
+                        "clips=[0.000001,1000000]")
     assert result.returncode == 0, result.stderr[-2000:]
     quantiles = table_rows(result.stdout, "6 kit batches of 2")
     assert [row[0] for row in quantiles] == ["0.1", "0.5", "0.9", "1"]

@@ -3,18 +3,11 @@ samples at 8 kHz)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
-from tests.benchmarks.test_waveform_floor import table_rows
-from tests.conftest import ROOT, untrained_checkpoint
+from tests.benchmarks.scripts import run_script, table_rows, waveform_checkpoint
 
 
 def test_errors_per_class_and_time_with_the_own_and_the_null_label(tmp_path):
-    ckpt = untrained_checkpoint(tmp_path, ["exp=drum_diffusion_demo", "debug=tiny", "model.labels=[hihat,kick,snare]",
-                                           "model.network.num_classes=3"])
-    result = subprocess.run([sys.executable, "benchmarks/label_errors.py", f"ckpt={ckpt}", "times=[0.2,0.9]"],
-                            cwd=ROOT, capture_output=True, text=True, timeout=300)
+    result = run_script("label_errors.py", waveform_checkpoint(tmp_path), "times=[0.2,0.9]")
     assert result.returncode == 0, result.stderr[-2000:]
     rows = table_rows(result.stdout, "x_0 error, own label / null label")
     assert [row[0] for row in rows] == ["0.2", "0.9"]
@@ -31,7 +24,5 @@ def test_errors_per_class_and_time_with_the_own_and_the_null_label(tmp_path):
     assert kick_errors[1] > kick_errors[0]
 
     (tmp_path / "plain").mkdir()
-    unlabelled = untrained_checkpoint(tmp_path / "plain", ["exp=drum_diffusion_demo", "debug=tiny"])
-    refused = subprocess.run([sys.executable, "benchmarks/label_errors.py", f"ckpt={unlabelled}"], cwd=ROOT,
-                             capture_output=True, text=True, timeout=300)
+    refused = run_script("label_errors.py", waveform_checkpoint(tmp_path / "plain", labelled=False))
     assert refused.returncode != 0 and "not a class-conditional model" in refused.stderr

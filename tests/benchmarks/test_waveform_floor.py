@@ -2,28 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
-from tests.conftest import ROOT, untrained_checkpoint
-
-
-def table_rows(text: str, first: str) -> list[list[str]]:
-    """The cells of the markdown rows after the line starting with `first`."""
-    lines = text.splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith(first))
-    rows = []
-    for line in lines[start + 3:]:
-        if not line.startswith("|"):
-            break
-        rows.append([cell.strip() for cell in line.strip("|").split("|")])
-    return rows
+from tests.benchmarks.scripts import run_script, table_rows, waveform_checkpoint
 
 
 def test_floor_costs_grow_with_the_level_and_the_denoiser_is_scored(tmp_path):
-    ckpt = untrained_checkpoint(tmp_path, ["exp=drum_diffusion_demo", "debug=tiny"])
-    result = subprocess.run([sys.executable, "benchmarks/waveform_floor.py", f"ckpt={ckpt}", "sample_rate=8000",
-                             "length=1024"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    result = run_script("waveform_floor.py", waveform_checkpoint(tmp_path, labelled=False), "sample_rate=8000",
+                        "length=1024")
     assert result.returncode == 0, result.stderr[-2000:]
     floors = {row[0]: float(row[1]) for row in table_rows(result.stdout, "Held-out kit clips")}
     assert floors["none"] < 2 and floors["-80 dB"] < 2  # a floor far below the hits costs nothing

@@ -59,6 +59,18 @@ def test_variation_strength_zero_returns_input_and_one_ignores_it(model, audio):
         modes.variation(model, audio, 1.5, STEPS, gen())
 
 
+def test_clips_sampled_from_noise_end_in_the_demos_fade_and_nothing_else_changes(model):
+    # the demo's end_fade_ms (16 ms: 128 samples at the tiny config's 8 kHz); variation at strength 0
+    # (above) shows the modes leave their input's end alone
+    tensors = model.sample_tensors(model.noise(2, gen()), 2)
+    plain = model.representation.decode(tensors).float().clamp(-1.0, 1.0)
+    clips = model.decode_audio(tensors)
+    n = model.representation.end_fade
+    assert n == 128
+    assert torch.equal(clips[..., :-n], plain[..., :-n]) and bool((clips[..., -1] == 0).all())
+    assert clips[..., -n:].abs().sum() < plain[..., -n:].abs().sum()
+
+
 def test_kept_weights_ramp_beside_each_gap_and_not_at_the_clip_ends():
     keep = torch.tensor([1, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1], dtype=torch.bool)
     weights = modes.kept_weights(keep, 3)

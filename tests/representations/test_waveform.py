@@ -196,3 +196,22 @@ def test_mdct_shift_moves_the_wrapped_frame_from_the_attack_to_the_tail():
     assert torch.equal(raw.encode(audio), audio)
     with pytest.raises(ValueError, match="mdct_shift"):
         WaveformRepresentation(16000, 1, 1024, mdct_bands=32, mdct_shift=-1)
+
+
+def test_end_fade_silences_only_the_last_milliseconds_of_sampled_clips():
+    rep = WaveformRepresentation(16000, 1, 1024, end_fade_ms=4.0)  # 64 samples
+    audio = torch.ones(2, 1, 1024)
+    finished = rep.finish(audio)
+    assert torch.equal(finished[..., :-64], audio[..., :-64])
+    tail = finished[0, 0, -64:]
+    assert tail[-1] == 0 and 0 < tail[0] < 1 and bool((tail[1:] <= tail[:-1]).all())  # falls steadily to silence
+    assert torch.equal(rep.decode(rep.encode(audio)), audio)  # the round trip, and so training, is untouched
+    assert torch.equal(WaveformRepresentation(16000, 1, 1024).finish(audio), audio)  # off by default
+    short = rep.finish(torch.ones(1, 2, 32))  # generated shorter than the fade (generate.py length=...): fades whole
+    assert short.shape == (1, 2, 32) and bool((short[..., -1] == 0).all()) and short[0, 0, 0] < 1
+
+
+def test_end_fade_must_fit_the_clip():
+    for bad in (-1.0, 64.0, math.nan):  # 64 ms is the whole 1024-sample clip
+        with pytest.raises(ValueError, match="end_fade_ms"):
+            WaveformRepresentation(16000, 1, 1024, end_fade_ms=bad)
