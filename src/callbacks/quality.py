@@ -61,7 +61,8 @@ def validation_reference(datamodule: pl.LightningDataModule, pl_module: pl.Light
     items = torch.stack([item_input(dataset[i]) for i in indices])
     if items.dim() != 3:
         with torch.no_grad():
-            items = pl_module.decode_audio(items.to(pl_module.device)).cpu()
+            # the reference's own audio: decoded, never finished as sampled clips are
+            items = pl_module.representation.decode(items.to(pl_module.device)).float().clamp(-1.0, 1.0).cpu()
     root = getattr(datamodule, "root", None)
     return items.float(), _validation_labels(dataset, indices, root)
 

@@ -117,7 +117,8 @@ def test_scale_off_and_bad_settings() -> None:
 
 
 def test_validation_images_are_decoded_by_the_model(tmp_path: Path) -> None:
-    """Mel-image data sets hold model tensors, not audio: the model turns them into reference clips."""
+    """Mel-image data sets hold model tensors, not audio: the model's representation turns them into
+    reference clips (its decode, not the finish that clips sampled from noise get)."""
     for i in range(16):
         save_mel_png(tmp_path / f"song{i}" / "slice_0000.png", torch.full((16, 8), i * 15, dtype=torch.uint8))
     module = AudioDataModule(MelImageFolderSpec(path=str(tmp_path), height=16, width=8), str(tmp_path / "unused"),
@@ -125,11 +126,11 @@ def test_validation_images_are_decoded_by_the_model(tmp_path: Path) -> None:
     module.setup("fit")
     decoded: list[torch.Tensor] = []
 
-    def decode_audio(images: torch.Tensor) -> torch.Tensor:
+    def decode(images: torch.Tensor) -> torch.Tensor:
         decoded.append(images)
         return torch.zeros(len(images), 1, LENGTH)
 
-    pl_module = SimpleNamespace(device=torch.device("cpu"), decode_audio=decode_audio, **vars(model()))
+    pl_module = SimpleNamespace(device=torch.device("cpu"), representation=SimpleNamespace(decode=decode))
     assert len(module.val_set) >= 4
     audio, labels = validation_reference(module, pl_module, count=4)
     assert audio.shape == (4, 1, LENGTH) and decoded[0].shape == (4, 1, 16, 8)
