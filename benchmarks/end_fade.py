@@ -18,7 +18,8 @@ import sys
 import torch
 
 from common import markdown_table
-from scoring import floor_scores, generate_clips, scale_cells
+from conditional_quality import by_label
+from scoring import floor_scores, scale_cells
 from src.data.synth import reference_kit
 from src.generation.checkpoint import load_model
 from src.metrics.audio_sets import kit_hits_per_kind
@@ -46,8 +47,7 @@ def main(argv: list[str]) -> None:
     names = model.labels
     default_fade = rep.end_fade
     rep.end_fade = 0  # sample once without it; each row fades the same clips
-    audio = torch.cat([generate_clips(model, args.per_label, args.steps, args.seed, label=index) for index in range(len(names))])
-    requested = [name for name in names for _ in range(args.per_label)]
+    audio, requested = by_label(model, args.steps, args.per_label, args.seed, None, model.cfg_scale)
     reference, kinds = reference_kit(kit_hits_per_kind(len(audio)), rep.sample_rate, rep.channels, rep.length)
     rows = [["held-out kit", *tail_levels(reference, kinds, names, rep.sample_rate), "-", "-", "-", "-"]]
     for ms in args.fades_ms:
