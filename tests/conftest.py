@@ -14,7 +14,7 @@ os.environ.setdefault("PROJECT_ROOT", str(ROOT))
 os.environ.setdefault("WANDB_MODE", "disabled")  # no test may reach the network
 os.environ.setdefault("WANDB_SILENT", "true")
 if os.environ.get("PYTEST_XDIST_WORKER"):
-    # Two workers on two cores: one thread each (their subprocesses inherit it) avoids oversubscription.
+    # One worker per core (-n auto) at one thread each (their subprocesses inherit it): no oversubscription.
     os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from hydra import compose, initialize_config_dir  # noqa: E402
