@@ -13,7 +13,7 @@ import torch
 
 from src.networks.base import NetworkFn
 from src.processes.base import Process, batch_times, per_item
-from src.processes.gate import gated_v
+from src.processes.gate import gated_v, level_error
 from src.processes.weighting import SpectralLevelWeighting
 
 
@@ -38,14 +38,28 @@ class VCosineProcess(Process):
     `min_snr_gamma` g weights each clip's loss by min(SNR, g) / (SNR + 1), SNR = alpha^2 / sigma^2:
     the clean-clip error then counts min(SNR, g) times (Hang et al. 2023, "Min-SNR"), so the few
     nearly clean draws, whose errors v's 1 / sigma^2 makes largest, stop dominating a batch's
-    gradient. None (the default) is ADP's plain MSE on v."""
+    gradient. None (the default) is ADP's plain MSE on v.
+
+    `gate_level_weight` w > 0 adds w times the gate's own error, in nats, against the clean tensor's
+    local log power (src/processes/gate.py, `level_error`): the gate then reads each clip's level
+    from its input instead of setting its class's average envelope. It needs `gate`; 0 (the
+    default) trains the gate through the v error alone. `gate_level_skip` leaves that many leading
+    channels to the v error alone (a waveform's low path, whose samples a level per element cannot
+    shape: see configs/model/process/v_cosine.yaml)."""
 
     name = "v_cosine"
     default_sampler = "ddim"
 
     def __init__(self, time_power: float = 1.0, weighting: SpectralLevelWeighting | None = None,
-                 gate: bool = False, cosine_spacing: float = 0.0, min_snr_gamma: float | None = None) -> None:
+                 gate: bool = False, cosine_spacing: float = 0.0, min_snr_gamma: float | None = None,
+                 gate_level_weight: float = 0.0, gate_level_skip: int = 0) -> None:
         super().__init__()
+        if gate_level_weight < 0 or (gate_level_weight and not gate):
+            raise ValueError(f"process.gate_level_weight must be 0 (off) or positive with a gate "
+                             f"(model.network.gate=true), got {gate_level_weight} with gate={gate}")
+        if gate_level_skip < 0:
+            raise ValueError(f"process.gate_level_skip must be 0 or more channels, got {gate_level_skip}")
+        self.gate_level_weight, self.gate_level_skip = gate_level_weight, gate_level_skip
         if min_snr_gamma is not None and min_snr_gamma <= 0:
             raise ValueError(f"process.min_snr_gamma must be positive or null (off), got {min_snr_gamma}")
         self.min_snr_gamma = min_snr_gamma
@@ -82,12 +96,14 @@ class VCosineProcess(Process):
         noise = torch.randn_like(x0)
         alpha, sigma = (per_item(s, x0) for s in self.alpha_sigma(t))
         x_t = alpha * x0 + sigma * noise
-        error = self.predict_v(network, x_t, t, alpha, sigma) - (alpha * noise - sigma * x0)
+        output = network(x_t, t)
+        error = self.v_from_output(output, x_t, alpha, sigma) - (alpha * noise - sigma * x0)
         if self.min_snr_gamma is not None:
             error = error * self.snr_weight(alpha, sigma).sqrt()
-        if self.weighting is not None:
-            return self.weighting(error, x0, alpha, sigma)
-        return error.pow(2).mean()
+        loss = self.weighting(error, x0, alpha, sigma) if self.weighting is not None else error.pow(2).mean()
+        if self.gate_level_weight:
+            loss = loss + self.gate_level_weight * level_error(output, x0, self.gate_level_skip)
+        return loss
 
     def snr_weight(self, alpha: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
         """min(SNR, gamma) / (SNR + 1): with SNR = alpha^2 / sigma^2 and alpha^2 + sigma^2 = 1 it is
@@ -96,5 +112,8 @@ class VCosineProcess(Process):
 
     def predict_v(self, network: NetworkFn, x_t: torch.Tensor, t: torch.Tensor,
                   alpha: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
-        output = network(x_t, t)
+        return self.v_from_output(network(x_t, t), x_t, alpha, sigma)
+
+    def v_from_output(self, output: torch.Tensor, x_t: torch.Tensor, alpha: torch.Tensor,
+                      sigma: torch.Tensor) -> torch.Tensor:
         return gated_v(output, x_t, alpha, sigma) if self.gate else output
