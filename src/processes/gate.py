@@ -66,11 +66,13 @@ def level_error(output: torch.Tensor, x0: torch.Tensor, skip: int = 0) -> torch.
     """Mean squared error, in nats, of a gated network's log power against the clean tensor's, over
     every channel from `skip` on.
 
-    The Wiener skip alone trains the gate badly where it is nearly shut: the skip's gain moves with
-    p / sigma^2, so once a gate has learned a class's average decay, a tail that is louder than
-    that average (an open hat among closed ones) barely moves it, and every hat comes out with the
-    same envelope. Fitting log p to the clean level keeps a gradient at every level. Where the clean
-    level is at the floor only a gate above the floor is wrong."""
+    Through the Wiener skip alone a nearly shut gate learns little: the skip's gain moves with
+    p / sigma^2, so a tail louder than the gate's level (an open hat among closed ones) barely
+    moves it. Fitting log p to the clean level keeps a gradient at every level, and where the
+    network still sets one envelope per class (the waveform demo does), that envelope is the
+    class's average in nats, not in power: for a kit of mostly closed hats, the closed hats' decay
+    rather than one between open and closed (benchmarks/README.md, "one envelope per class").
+    Where the clean level is at the floor only a gate above the floor is wrong."""
     _, log_power = split_gate(output, x0)
     log_power, x0 = log_power[:, skip:], x0[:, skip:]
     target = local_log_power(x0)

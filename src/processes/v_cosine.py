@@ -41,8 +41,8 @@ class VCosineProcess(Process):
     gradient. None (the default) is ADP's plain MSE on v.
 
     `gate_level_weight` w > 0 adds w times the gate's own error, in nats, against the clean tensor's
-    local log power (src/processes/gate.py, `level_error`): the gate then reads each clip's level
-    from its input instead of setting its class's average envelope. It needs `gate`; 0 (the
+    local log power (src/processes/gate.py, `level_error`): the gate's level is then fitted in
+    nats, where a quiet tail counts as much as a loud attack. It needs `gate`; 0 (the
     default) trains the gate through the v error alone. `gate_level_skip` leaves that many leading
     channels to the v error alone (a waveform's low path, whose samples a level per element cannot
     shape: see configs/model/process/v_cosine.yaml)."""
