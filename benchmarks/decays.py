@@ -24,12 +24,11 @@ import numpy as np
 import torch
 
 from common import markdown_table
-from scoring import generate_clips
+from scoring import generate_clips, noised
 from src.data.synth import reference_kit
 from src.generation.checkpoint import load_model
 from src.metrics.aligned import ALIGNED_FRAMES, ALIGNED_MELS, aligned_logmel
 from src.networks.conditioning import WithLabels
-from src.processes.base import per_item
 from src.processes.gate import LOG_POWER_RANGE, split_gate
 from src.utils.cli import parse_cli, run_cli
 
@@ -52,9 +51,7 @@ def tail_levels(model, x0: torch.Tensor, label: int, t: float, seed: int) -> tup
     """(true, gate) tail levels in dB per hit, at noise time t."""
     bands = slice(model.representation.low_channels, x0.shape[1])
     tail = slice(x0.shape[-1] // 3, x0.shape[-1])
-    times = torch.full((len(x0),), t)
-    alpha, sigma = (per_item(s, x0) for s in model.process.alpha_sigma(times))
-    x_t = alpha * x0 + sigma * torch.randn(x0.shape, generator=torch.Generator().manual_seed(seed))
+    x_t, times = noised(model, x0, t, seed)
     network = WithLabels(model.network, torch.full((len(x0),), label, dtype=torch.long))
     _, log_power = split_gate(network(x_t, times), x_t)
     gate = log_power.clamp(*LOG_POWER_RANGE).exp()[:, bands, tail].mean(dim=(1, 2))

@@ -16,19 +16,16 @@ import sys
 import torch
 
 from common import markdown_table
+from scoring import noised
 from src.data.synth import reference_kit
 from src.generation.checkpoint import load_model
 from src.networks.conditioning import WithLabels
-from src.processes.base import per_item
 from src.utils.cli import parse_cli, run_cli
 
 
 def x0_errors(model, x0: torch.Tensor, labels: torch.Tensor, t: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-hit squared error of the denoised estimate with `labels` and with the null label."""
-    times = torch.full((len(x0),), t)
-    alpha, sigma = (per_item(s, x0) for s in model.process.alpha_sigma(times))
-    noise = torch.randn(x0.shape, generator=torch.Generator().manual_seed(seed))
-    x_t = alpha * x0 + sigma * noise
+    x_t, times = noised(model, x0, t, seed)
     errors = []
     for bound in (labels, None):
         estimate, _ = model.process.denoise(WithLabels(model.network, bound), x_t, times)

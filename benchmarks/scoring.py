@@ -13,7 +13,17 @@ from src.data.synth import reference_kit
 from src.metrics.audio_sets import kit_hits_per_kind
 from src.metrics.scale import score_against_floor
 from src.models.diffusion_module import AudioDiffusionModule
+from src.processes.base import per_item
 from src.representations.waveform import WaveformRepresentation
+
+def noised(model: AudioDiffusionModule, x0: torch.Tensor, t: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(x_t, times): x0 taken to the process's time t with a seeded noise, the same for every
+    checkpoint, so two models' errors on held-out hits are compared on one draw."""
+    times = torch.full((len(x0),), t)
+    alpha, sigma = (per_item(s, x0) for s in model.process.alpha_sigma(times))
+    noise = torch.randn(x0.shape, generator=torch.Generator().manual_seed(seed))
+    return alpha * x0 + sigma * noise, times
+
 
 SCALE_HEADER = ["Fréchet / floor [95%]", "density / floor", "coverage / floor", "classes", "ceiling Fréchet / floor"]
 
