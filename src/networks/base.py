@@ -16,6 +16,14 @@ from torch import nn
 NetworkFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
+def local_power(x: torch.Tensor, window: int) -> torch.Tensor:
+    """Each element's square averaged over `window` neighbours along the last axis (fewer at the
+    edges), every other axis (channels, an image's rows) kept apart: a signal's local level."""
+    flat = x.square().flatten(0, -2).unsqueeze(1)
+    pooled = nn.functional.avg_pool1d(flat, window, stride=1, padding=window // 2, count_include_pad=False)
+    return pooled.view_as(x)
+
+
 class ClassEmbedding(nn.Embedding):
     """nn.Embedding that also takes mixing weights: a float (batch, classes) tensor gives the
     weighted sum of the class vectors (interpolating from one class to another). Its weights are

@@ -9,7 +9,13 @@ import torch
 from audio_diffusion_pytorch import UNetV0
 from torch.utils.checkpoint import checkpoint
 
-from src.networks.base import ClassEmbedding, Network
+from src.networks.base import ClassEmbedding, Network, local_power
+
+# level_features: each channel's power over this many frames, as log(power + floor) * scale. The floor,
+# 40 dB under the data's unit level, sits under the smallest noise a sampler's last steps hand the
+# network (sigma^2 = 1e-3 at t = 0.02 on the cosine path); the scale brings the logs, -9.2 to about
+# +2, near the unit range of the other inputs.
+LEVEL_FEATURE_WINDOW, LEVEL_FEATURE_FLOOR, LEVEL_FEATURE_SCALE = 5, 1e-4, 0.25
 
 
 class UNetV0Network(Network):
@@ -23,6 +29,13 @@ class UNetV0Network(Network):
     k = 1..n over the clip's time axis u in [0, 1]. Convolutions only sense position near the clip's
     edges, so without them a one-shot's tail cannot tell it should be decaying: the model fills it
     with a level hiss. 0 (the default, and every earlier checkpoint) is UNetV0 unchanged.
+
+    `level_features` appends, for each input channel, the log of its power over LEVEL_FEATURE_WINDOW
+    neighbouring frames: the noisy input's local level, which a gate (below) needs to tell a tail
+    that still rings from one that has stopped. A UNet's convolutions can only build a level from
+    products of samples over several layers; with position channels the waveform demo's network
+    never did, and drew one envelope per class whatever its input (benchmarks/README.md, "the
+    input's level"). False (the default, and every earlier checkpoint) is UNetV0 unchanged.
 
     `patch_size` > 1 folds every `patch_size` consecutive samples into channels before the UNet and
     unfolds its output the same way (1D only): the UNet runs at 1/patch_size of the sample rate,
@@ -61,6 +74,7 @@ class UNetV0Network(Network):
         modulation_features: int = 1024,
         dim: int = 1,
         position_features: int = 0,
+        level_features: bool = False,
         patch_size: int = 1,
         input_gain: bool = False,
         gate: bool = False,
@@ -91,6 +105,7 @@ class UNetV0Network(Network):
         self.patch_size = patch_size
         self.in_channels = in_channels
         self.position_features = position_features
+        self.level_features = level_features
         self.input_gain = input_gain
         self.gate = gate
         self.num_classes = num_classes
@@ -98,7 +113,7 @@ class UNetV0Network(Network):
         # one learned vector per class plus the null class, added to the noise-level features
         self.class_embedding = ClassEmbedding(num_classes + 1, modulation_features) if num_classes else None
         self.net = UNetV0(
-            dim=dim, in_channels=in_channels * patch_size + position_features,
+            dim=dim, in_channels=in_channels * patch_size * (2 if level_features else 1) + position_features,
             out_channels=in_channels * patch_size * (2 if input_gain or gate else 1), channels=list(channels), factors=list(factors), items=list(items),
             attentions=list(attentions), attention_heads=attention_heads, attention_features=attention_features,
             resnet_groups=resnet_groups, modulation_features=modulation_features,
@@ -108,7 +123,8 @@ class UNetV0Network(Network):
         ids = self.class_ids(labels, x.shape[0], x.device)
         length = x.shape[-1]
         x = self.fold(x)
-        inputs = torch.cat([x, self.positions(x)], dim=1) if self.position_features else x
+        inputs = torch.cat([x, self.levels(x)], dim=1) if self.level_features else x
+        inputs = torch.cat([inputs, self.positions(x)], dim=1) if self.position_features else inputs
         features = None if ids is None else self.class_embedding(ids).to(x.dtype)
         if self.gradient_checkpointing and torch.is_grad_enabled():
             y = checkpoint(self._unet, inputs, c_noise.to(x.dtype), features, use_reentrant=False)
@@ -137,6 +153,10 @@ class UNetV0Network(Network):
 
     def _unet(self, x: torch.Tensor, c_noise: torch.Tensor, features: torch.Tensor | None) -> torch.Tensor:
         return self.net(x, c_noise) if features is None else self.net(x, c_noise, features=features)
+
+    def levels(self, x: torch.Tensor) -> torch.Tensor:
+        """(batch, channels, *spatial): each channel's local log power, scaled near unit range."""
+        return LEVEL_FEATURE_SCALE * (local_power(x, LEVEL_FEATURE_WINDOW) + LEVEL_FEATURE_FLOOR).log()
 
     def positions(self, x: torch.Tensor) -> torch.Tensor:
         """(batch, position_features, *spatial) cosines along the last axis, broadcast over the rest."""

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import torch
 
+from src.networks.base import local_power
+
 # log p is clamped to this range: e^-20 is 87 dB below the data's level, far under any tail a
 # clip keeps, and the clamp keeps exp() and the gains finite at the smallest noise levels.
 LOG_POWER_RANGE = (-20.0, 10.0)
@@ -56,10 +58,7 @@ LEVEL_WINDOW = 5
 def local_log_power(x0: torch.Tensor) -> torch.Tensor:
     """The clean tensor's power averaged over LEVEL_WINDOW neighbouring frames (last axis), as a log
     floored at LEVEL_FLOOR: the level a gate should set at each element."""
-    flat = x0.square().flatten(0, -2).unsqueeze(1)  # every channel (and image row) as its own sequence
-    pooled = torch.nn.functional.avg_pool1d(flat, LEVEL_WINDOW, stride=1, padding=LEVEL_WINDOW // 2,
-                                            count_include_pad=False)
-    return pooled.view_as(x0).clamp_min(1e-30).log().clamp_min(LEVEL_FLOOR)
+    return local_power(x0, LEVEL_WINDOW).clamp_min(1e-30).log().clamp_min(LEVEL_FLOOR)
 
 
 def level_error(output: torch.Tensor, x0: torch.Tensor, skip: int = 0) -> torch.Tensor:

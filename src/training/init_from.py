@@ -110,7 +110,7 @@ def _prepare_tad(cfg: DictConfig, path: Path, checkpoint: dict, explicit: list[s
                        ("model.representation.mdct_bands", 0), ("model.representation.mdct_low_bands", 0),
                        ("model.representation.mdct_low_sub_bands", 0), ("model.network.position_features", 0),
                        ("model.network.patch_size", 1), ("model.network.input_gain", False),
-                       ("model.network.gate", False)):
+                       ("model.network.gate", False), ("model.network.level_features", False)):
         adopt(cfg, key, value, str(path), explicit)
     return {"source": str(path), "state_dict": {f"network.net.{key}": value for key, value in state.items()},
             "labels": []}

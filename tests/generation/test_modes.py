@@ -38,7 +38,7 @@ def test_ddim_loop_equals_the_libraries_vsampler():
     torch.manual_seed(0)
     model = hydra.utils.instantiate(compose_config([
         "exp=drum_diffusion_demo", "debug=tiny", "model/process=v_cosine", "model.network.position_features=0",
-        "model.network.gate=false",
+        "model.network.gate=false", "model.network.level_features=false",
         "model.representation.scale=1.0", "model.representation.mdct_bands=0",
         "model.representation.mdct_low_bands=0"]).model).eval()
     noise = torch.randn(2, 1, 1024, generator=gen())

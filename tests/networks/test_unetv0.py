@@ -1,4 +1,6 @@
-"""UNetV0Network: the optional position channels."""
+"""UNetV0Network: the optional position and level channels, and patches."""
+
+import math
 
 import pytest
 import torch
@@ -97,3 +99,28 @@ def test_gate_returns_a_prediction_and_a_log_power_per_input_element(patch_size)
     assert torch.allclose(net(x, torch.rand(3)), torch.cat([x, 2 * x], dim=1))  # each half unfolds like the input
     with pytest.raises(ValueError, match="input_gain and gate"):
         UNetV0Network(in_channels=1, channels=[8], factors=[1], items=[1], attentions=[0], input_gain=True, gate=True)
+
+
+def test_level_features_give_each_channel_its_local_log_power():
+    net = UNetV0Network(in_channels=2, channels=[8, 8], factors=[1, 2], items=[1, 1], attentions=[0, 0],
+                        modulation_features=16, level_features=True, position_features=2)
+    x = torch.zeros(1, 2, 64)
+    x[0, 0, :32] = 2.0 * torch.tensor([1.0, -1.0]).repeat(16)  # a loud first half, then silence
+    x[0, 1] = 0.5
+    levels = net.levels(x)
+    assert levels.shape == x.shape
+    # a channel at a steady level reads log(power + floor) / 4, with the ends averaged over fewer frames alike
+    assert torch.allclose(levels[0, 1], torch.full((64,), 0.25 * math.log(0.25 + 1e-4)))
+    assert torch.allclose(levels[0, 0, :30], torch.full((30,), 0.25 * math.log(4.0 + 1e-4)))
+    assert torch.allclose(levels[0, 0, 34:], torch.full((30,), 0.25 * math.log(1e-4)))
+    assert net(x, torch.rand(1)).shape == x.shape
+    plain = UNetV0Network(in_channels=2, channels=[8, 8], factors=[1, 2], items=[1, 1], attentions=[0, 0],
+                          modulation_features=16, position_features=2)
+    # the level channels widen only the first convolution's input
+    assert sum(p.numel() for p in net.parameters()) > sum(p.numel() for p in plain.parameters())
+
+
+def test_level_features_follow_patches():
+    net = UNetV0Network(in_channels=1, channels=[8, 8], factors=[1, 2], items=[1, 1], attentions=[0, 0],
+                        modulation_features=16, patch_size=4, level_features=True)
+    assert net(torch.randn(2, 1, 32), torch.rand(2)).shape == (2, 1, 32)
