@@ -12,9 +12,9 @@ from torch.utils.checkpoint import checkpoint
 from src.networks.base import ClassEmbedding, Network, local_power
 
 # level_features: each channel's power over this many frames, as log(power + floor) * scale. The floor,
-# 40 dB under the data's unit level, sits under the smallest noise a sampler's last steps hand the
-# network (sigma^2 = 1e-3 at t = 0.02 on the cosine path); the scale brings the logs, -9.2 to about
-# +2, near the unit range of the other inputs.
+# 40 dB under the data's unit level, sits 10 dB under the noise at t = 0.02 on the cosine path
+# (sigma^2 = 1e-3), so the level tells a tail from the noise until sampling's last few steps; the
+# scale brings the logs, -9.2 to about +2, near the unit range of the other inputs.
 LEVEL_FEATURE_WINDOW, LEVEL_FEATURE_FLOOR, LEVEL_FEATURE_SCALE = 5, 1e-4, 0.25
 
 

@@ -80,7 +80,8 @@ RESUMES = {
     # the demo's settings when the fixture was trained: plain UNetV0 input, raw samples, no labels
     "waveform": ("drum_diffusion_demo", "tiny", ["model.network.position_features=0", "model.representation.scale=1.0",
                                                  "model.representation.mdct_bands=0", "model.representation.mdct_low_bands=0",
-                                                 "model.network.gate=false", "model.network.level_features=false",
+                                                 "model.network.gate=false", "model.process.gate_level_weight=0",
+                                                 "model.network.level_features=false",
                                                  "datamodule.dataset.labels=none"]),
     "mel": ("mel_diffusion_demo", "tiny", ["model/process=ddpm_v", "model.process.num_train_timesteps=100",
                                            "datamodule.dataset.labels=none"]),
