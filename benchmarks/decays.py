@@ -29,7 +29,7 @@ from src.data.synth import reference_kit
 from src.generation.checkpoint import load_model
 from src.metrics.aligned import ALIGNED_FRAMES, ALIGNED_MELS, aligned_logmel
 from src.networks.conditioning import WithLabels
-from src.processes.gate import LOG_POWER_RANGE, split_gate
+from src.processes.gate import gate_power, split_gate
 from src.utils.cli import parse_cli, run_cli
 
 DECAY_DB = 30.0
@@ -54,7 +54,7 @@ def tail_levels(model, x0: torch.Tensor, label: int, t: float, seed: int) -> tup
     x_t, times = noised(model, x0, t, seed)
     network = WithLabels(model.network, torch.full((len(x0),), label, dtype=torch.long))
     _, log_power = split_gate(network(x_t, times), x_t)
-    gate = log_power.clamp(*LOG_POWER_RANGE).exp()[:, bands, tail].mean(dim=(1, 2))
+    gate = gate_power(log_power)[:, bands, tail].mean(dim=(1, 2))
     true = x0[:, bands, tail].square().mean(dim=(1, 2)).clamp_min(1e-12)
     return (10 * torch.log10(true)).numpy(), (10 * torch.log10(gate)).numpy()
 

@@ -34,6 +34,11 @@ def split_gate(output: torch.Tensor, x: torch.Tensor) -> tuple[torch.Tensor, tor
     return output.chunk(2, dim=1)
 
 
+def gate_power(log_power: torch.Tensor) -> torch.Tensor:
+    """The power p a gate sets from its log-power channels, inside LOG_POWER_RANGE."""
+    return log_power.clamp(*LOG_POWER_RANGE).exp()
+
+
 def gated_v(output: torch.Tensor, x_t: torch.Tensor, alpha: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
     """v-diffusion's prediction v = (alpha x_t - x_0) / sigma, with the gate's Wiener skip.
 
@@ -41,7 +46,7 @@ def gated_v(output: torch.Tensor, x_t: torch.Tensor, alpha: torch.Tensor, sigma:
     as below (using alpha^2 + sigma^2 = 1) it is finite at both ends of the path: 0 at p = 1,
     alpha / sigma in silence, and 0 at alpha = 0."""
     residual, log_power = split_gate(output, x_t)
-    power = log_power.clamp(*LOG_POWER_RANGE).exp()
+    power = gate_power(log_power)
     gain = alpha * sigma * (1.0 - power) / (alpha.square() * power + sigma.square())
     return residual + gain * x_t
 
