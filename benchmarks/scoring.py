@@ -16,6 +16,7 @@ from src.models.diffusion_module import AudioDiffusionModule
 from src.processes.base import per_item
 from src.representations.waveform import WaveformRepresentation
 
+
 def noised(model: AudioDiffusionModule, x0: torch.Tensor, t: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """(x_t, times): x0 taken to the process's time t with a seeded noise, the same for every
     checkpoint, so two models' errors on held-out hits are compared on one draw."""
