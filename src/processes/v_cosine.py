@@ -35,6 +35,12 @@ class VCosineProcess(Process):
     sit near both ends of the path, where a loud, early-settled part of a clip takes its shape
     (t near 1) and a quiet tail is cleaned (t near 0), and fewer in between.
 
+    `min_noise_ratio` r > 0 ends that spacing at the time where sigma / alpha = r (EDM's sigma_min;
+    0.002 is 54 dB under the data), then takes one last step to 0. Spaced down to 0, the last
+    noisy time of a few-step grid is far from clean (t = 0.025 at ten cosine-spaced steps, 25 times
+    fifty's), and the last step leaves sigma times the network's error there in every band the gate
+    shuts: steady tones under each hat. None (the default) spaces the grid down to 0, as ADP does.
+
     `min_snr_gamma` g weights each clip's loss by min(SNR, g) / (SNR + 1), SNR = alpha^2 / sigma^2:
     the clean-clip error then counts min(SNR, g) times (Hang et al. 2023, "Min-SNR"), so the few
     nearly clean draws, whose errors v's 1 / sigma^2 makes largest, stop dominating a batch's
@@ -52,7 +58,8 @@ class VCosineProcess(Process):
 
     def __init__(self, time_power: float = 1.0, weighting: SpectralLevelWeighting | None = None,
                  gate: bool = False, cosine_spacing: float = 0.0, min_snr_gamma: float | None = None,
-                 gate_level_weight: float = 0.0, gate_level_skip: int = 0) -> None:
+                 gate_level_weight: float = 0.0, gate_level_skip: int = 0,
+                 min_noise_ratio: float | None = None) -> None:
         super().__init__()
         if gate_level_weight < 0 or (gate_level_weight and not gate):
             raise ValueError(f"process.gate_level_weight must be 0 (off) or positive with a gate "
@@ -68,6 +75,9 @@ class VCosineProcess(Process):
         if not 0.0 <= cosine_spacing <= 1.0:
             raise ValueError(f"process.cosine_spacing must be between 0 (even) and 1 (cosine), got {cosine_spacing}")
         self.cosine_spacing = cosine_spacing
+        if min_noise_ratio is not None and min_noise_ratio <= 0:
+            raise ValueError(f"process.min_noise_ratio must be positive or null (space down to 0), got {min_noise_ratio}")
+        self.min_noise_ratio = min_noise_ratio
         self.time_power = time_power
         self.weighting = weighting
         self.gate = gate
@@ -78,7 +88,14 @@ class VCosineProcess(Process):
 
     def schedule(self, steps: int) -> torch.Tensor:
         self.check_steps(steps)
-        even = torch.linspace(1.0, 0.0, steps + 1)  # VSampler's linear schedule
+        if self.min_noise_ratio is None:
+            return self.spaced(torch.linspace(1.0, 0.0, steps + 1))  # VSampler's linear schedule, spaced
+        last = 2.0 / math.pi * math.atan(self.min_noise_ratio)  # tan(pi t / 2) = sigma / alpha
+        times = last + (1.0 - last) * self.spaced(torch.linspace(1.0, 0.0, steps))
+        return torch.cat([times, torch.zeros(1)])
+
+    def spaced(self, even: torch.Tensor) -> torch.Tensor:
+        """Evenly spaced times from 1 to 0, moved towards both ends by `cosine_spacing`."""
         if not self.cosine_spacing:
             return even
         return self.cosine_spacing * (1.0 - torch.cos(math.pi * even)) / 2.0 + (1.0 - self.cosine_spacing) * even

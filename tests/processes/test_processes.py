@@ -158,6 +158,23 @@ def test_v_cosine_cosine_spacing_puts_more_steps_near_both_ends():
         VCosineProcess(cosine_spacing=1.5)
 
 
+def test_v_cosine_min_noise_ratio_ends_the_spacing_near_clean_at_any_step_count():
+    from src.processes.v_cosine import VCosineProcess
+
+    for steps in (1, 2, 10, 50):
+        process = VCosineProcess(cosine_spacing=1.0, min_noise_ratio=0.002)
+        times = process.schedule(steps)
+        assert len(times) == steps + 1 and times[0] == 1.0 and times[-1] == 0.0
+        assert bool((times[1:] < times[:-1]).all())
+        if steps > 1:  # the last noisy time sits where sigma / alpha = 0.002, whatever the step count
+            alpha, sigma = process.alpha_sigma(times[-2])
+            assert float(sigma / alpha) == pytest.approx(0.002, rel=1e-4)
+    spaced_to_zero = VCosineProcess(cosine_spacing=1.0).schedule(10)
+    assert float(spaced_to_zero[-2]) > 10 * float(VCosineProcess(cosine_spacing=1.0, min_noise_ratio=0.002).schedule(10)[-2])
+    with pytest.raises(ValueError, match="min_noise_ratio"):
+        VCosineProcess(min_noise_ratio=0.0)
+
+
 def test_spectral_weighting_favours_the_bins_a_clip_leaves_quiet():
     from src.processes.v_cosine import VCosineProcess
     from src.processes.weighting import SpectralLevelWeighting, buried_share
