@@ -3,6 +3,7 @@ against the guidance scale.
 
     python benchmarks/conditional_quality.py ckpt=<run>/checkpoints/last.ckpt [per_label=16] [steps=50]
         [scales=[0,1,2,3,5,7]] [seed=0] [sampler=<name>] [eta=<noise>] [pictures=<folder>] [picture_scale=<scale>]
+        [min_noise_ratio=<r>]
 
 Every label is sampled from the same `per_label` noises at each scale. Clips are scored against a
 held-out kit from the demo's synthesiser (seed 777): the whole set on the floor scale (Fréchet ratio,
@@ -11,7 +12,9 @@ classifier on the kit puts in the requested class and that class's own Fréchet 
 (src/metrics/by_label.py). The classifier's accuracy on held-out kit clips caps what adherence can
 show. The unconditional row samples the null label, as `generate.py` does without a label. With
 `pictures`, kit_vs_generated.png puts two kit clips per class above two generated clips of the same
-class at `picture_scale` (default: the model's own scale)."""
+class at `picture_scale` (default: the model's own scale). `min_noise_ratio` scores a v_cosine model
+with its sampling times stopped at sigma / alpha = r before the last step (src/processes/v_cosine.py),
+whatever the model was trained with: the same weights on another grid."""
 
 from __future__ import annotations
 
@@ -49,10 +52,22 @@ def scale_row(model, audio: torch.Tensor, requested: list[str], seed: int) -> tu
     return [adherence, class_fd], report
 
 
+def set_min_noise_ratio(process, ratio: float, ckpt: str) -> None:
+    """The sampler's last noisy time, on a loaded v_cosine process."""
+    if not hasattr(process, "min_noise_ratio"):
+        raise ValueError(f"min_noise_ratio needs a v_cosine model; {ckpt} samples with {process.describe()}")
+    if ratio <= 0:
+        raise ValueError(f"min_noise_ratio must be positive, got {ratio}")
+    process.min_noise_ratio = ratio
+
+
 def main(argv: list[str]) -> None:
     args = parse_cli({"ckpt": "???", "per_label": 16, "steps": 50, "scales": [0, 1, 2, 3, 5, 7], "seed": 0,
-                      "sampler": None, "eta": None, "pictures": None, "picture_scale": None}, argv)
+                      "sampler": None, "eta": None, "pictures": None, "picture_scale": None,
+                      "min_noise_ratio": None}, argv)
     model, config = load_model(args.ckpt)
+    if args.min_noise_ratio is not None:
+        set_min_noise_ratio(model.process, float(args.min_noise_ratio), args.ckpt)
     sampler = args.sampler
     if args.eta is not None:  # the ancestral sampler's noise: the model's default sampler then carries it
         model.sampler, model.eta, sampler = sampler or model.sampler, float(args.eta), None

@@ -1,0 +1,34 @@
+"""benchmarks/conditional_quality.py on a tiny untrained waveform checkpoint with the kit's labels
+(debug=tiny: 1024 samples at 8 kHz), and its sampling-grid override."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.benchmarks.scripts import run_script, table_rows, waveform_checkpoint
+from tests.conftest import ROOT
+
+
+def test_scores_the_null_label_and_each_label_on_another_sampling_grid(tmp_path):
+    result = run_script("conditional_quality.py", waveform_checkpoint(tmp_path), "per_label=2", "steps=2",
+                        "scales=[1]", "min_noise_ratio=0.002")
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = table_rows(result.stdout, "drum_diffusion_demo, step")
+    assert [row[0] for row in rows] == ["unconditional (null label)", "cfg_scale 1"]
+    assert rows[1][-2].startswith("hihat") and "kick" in rows[1][-2] and "snare" in rows[1][-2]
+
+
+def test_min_noise_ratio_sets_a_v_cosine_grid_and_refuses_others(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))  # the script imports its neighbours
+    from conditional_quality import set_min_noise_ratio
+    from src.processes.edm import EDMProcess
+    from src.processes.v_cosine import VCosineProcess
+
+    process = VCosineProcess(cosine_spacing=1.0)
+    to_zero = process.schedule(10)
+    set_min_noise_ratio(process, 0.002, "run.ckpt")
+    assert float(process.schedule(10)[-2]) < float(to_zero[-2]) / 10  # the last noisy time is nearer clean
+    with pytest.raises(ValueError, match="positive"):
+        set_min_noise_ratio(process, 0.0, "run.ckpt")
+    with pytest.raises(ValueError, match="v_cosine model; run.ckpt"):
+        set_min_noise_ratio(EDMProcess(), 0.002, "run.ckpt")
