@@ -75,12 +75,21 @@ class VCosineProcess(Process):
         if not 0.0 <= cosine_spacing <= 1.0:
             raise ValueError(f"process.cosine_spacing must be between 0 (even) and 1 (cosine), got {cosine_spacing}")
         self.cosine_spacing = cosine_spacing
-        if min_noise_ratio is not None and min_noise_ratio <= 0:
-            raise ValueError(f"process.min_noise_ratio must be positive or null (space down to 0), got {min_noise_ratio}")
         self.min_noise_ratio = min_noise_ratio
         self.time_power = time_power
         self.weighting = weighting
         self.gate = gate
+
+    @property
+    def min_noise_ratio(self) -> float | None:
+        return self._min_noise_ratio
+
+    @min_noise_ratio.setter
+    def min_noise_ratio(self, ratio: float | None) -> None:
+        # A setter, so a loaded model sampled on another grid (benchmarks) is checked as config is.
+        if ratio is not None and ratio <= 0:
+            raise ValueError(f"process.min_noise_ratio must be positive or null (space down to 0), got {ratio}")
+        self._min_noise_ratio = ratio
 
     def alpha_sigma(self, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         angle = torch.as_tensor(t) * math.pi / 2
