@@ -86,9 +86,11 @@ def main(argv: list[str]) -> None:
     used = model.make_sampler(sampler)
     eta = f" (eta {used.eta:g})" if hasattr(used, "eta") else ""
     step = read_checkpoint(args.ckpt).get("global_step")
+    # with scales=[] only the null label is sampled, and no classifier is fitted
+    fitted = "" if accuracy is None else f"; k-NN classifier accuracy on held-out kit clips {accuracy:.2f}"
     sys.stdout.write(f"{config.get('task_name')}, step {step}: {total} clips per row ({args.per_label} per label), "
-                     f"{model.process.describe()}, sampler {used.name}{eta}, {args.steps} steps, seed {args.seed}; "
-                     f"k-NN classifier accuracy on held-out kit clips {accuracy:.2f}\n")
+                     f"{model.process.describe()}, sampler {used.name}{eta}, {args.steps} steps, seed {args.seed}"
+                     f"{fitted}\n")
     sys.stdout.write(markdown_table(["sampling", *SCALE_HEADER, "in requested class", "class Fréchet / class floor"],
                                     rows) + "\n")
 

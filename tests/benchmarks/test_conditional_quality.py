@@ -18,6 +18,14 @@ def test_scores_the_null_label_and_each_label_on_another_sampling_grid(tmp_path)
     assert rows[1][-2].startswith("hihat") and "kick" in rows[1][-2] and "snare" in rows[1][-2]
 
 
+def test_no_scales_scores_the_null_label_alone(tmp_path):
+    result = run_script("conditional_quality.py", waveform_checkpoint(tmp_path), "per_label=2", "steps=2", "scales=[]",
+                        "sampler=ancestral", "eta=1")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert [row[0] for row in table_rows(result.stdout, "drum_diffusion_demo, step")] == ["unconditional (null label)"]
+    assert "sampler ancestral (eta 1)" in result.stdout and "classifier" not in result.stdout
+
+
 def test_min_noise_ratio_sets_a_v_cosine_grid_and_refuses_others(monkeypatch):
     monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))  # the script imports its neighbours
     from conditional_quality import set_min_noise_ratio
