@@ -11,11 +11,11 @@ from torch.utils.checkpoint import checkpoint
 
 from src.networks.base import ClassEmbedding, Network, local_power
 
-# level_features: each channel's power over this many frames, as log(power + floor) * scale. The floor,
+# level_features: each channel's power over `level_window` frames, as log(power + floor) * scale. The floor,
 # 40 dB under the data's unit level, sits 10 dB under the noise at t = 0.02 on the cosine path
 # (sigma^2 = 1e-3), so the level tells a tail from the noise until sampling's last few steps; the
 # scale brings the logs, -9.2 to about +2, near the unit range of the other inputs.
-LEVEL_FEATURE_WINDOW, LEVEL_FEATURE_FLOOR, LEVEL_FEATURE_SCALE = 5, 1e-4, 0.25
+LEVEL_FEATURE_FLOOR, LEVEL_FEATURE_SCALE = 1e-4, 0.25
 
 
 class UNetV0Network(Network):
@@ -30,7 +30,7 @@ class UNetV0Network(Network):
     edges, so without them a one-shot's tail cannot tell it should be decaying: the model fills it
     with a level hiss. 0 (the default, and every earlier checkpoint) is UNetV0 unchanged.
 
-    `level_features` appends, for each input channel, the log of its power over LEVEL_FEATURE_WINDOW
+    `level_features` appends, for each input channel, the log of its power over `level_window` (odd)
     neighbouring frames: the noisy input's local level, which a gate (below) needs to tell a tail
     that still rings from one that has stopped. A UNet's convolutions can only build a level from
     products of samples over several layers; with position channels the waveform demo's network
@@ -75,6 +75,7 @@ class UNetV0Network(Network):
         dim: int = 1,
         position_features: int = 0,
         level_features: bool = False,
+        level_window: int = 5,
         patch_size: int = 1,
         input_gain: bool = False,
         gate: bool = False,
@@ -99,13 +100,15 @@ class UNetV0Network(Network):
             raise ValueError(f"patch_size must be 1 (off) or, for waveforms (dim=1), larger, got {patch_size} with dim={dim}")
         if input_gain and gate:
             raise ValueError("input_gain and gate both claim the UNet's second set of output channels: choose one")
+        if level_window < 1 or level_window % 2 == 0:
+            raise ValueError(f"level_window must be an odd number of frames, got {level_window}")
         if position_features < 0:
             raise ValueError(f"position_features must be 0 (off) or positive, got {position_features}")
         self.downsampling = math.prod(factors) * patch_size  # in samples
         self.patch_size = patch_size
         self.in_channels = in_channels
         self.position_features = position_features
-        self.level_features = level_features
+        self.level_features, self.level_window = level_features, level_window
         self.input_gain = input_gain
         self.gate = gate
         self.num_classes = num_classes
@@ -156,7 +159,7 @@ class UNetV0Network(Network):
 
     def levels(self, x: torch.Tensor) -> torch.Tensor:
         """(batch, channels, *spatial): each channel's local log power, scaled near unit range."""
-        return LEVEL_FEATURE_SCALE * (local_power(x, LEVEL_FEATURE_WINDOW) + LEVEL_FEATURE_FLOOR).log()
+        return LEVEL_FEATURE_SCALE * (local_power(x, self.level_window) + LEVEL_FEATURE_FLOOR).log()
 
     def positions(self, x: torch.Tensor) -> torch.Tensor:
         """(batch, position_features, *spatial) cosines along the last axis, broadcast over the rest."""

@@ -120,6 +120,20 @@ def test_level_features_give_each_channel_its_local_log_power():
     assert sum(p.numel() for p in net.parameters()) > sum(p.numel() for p in plain.parameters())
 
 
+def test_level_window_sets_how_far_the_level_reaches():
+    x = torch.zeros(1, 1, 64)
+    x[0, 0, 20] = 1.0  # one loud frame in silence
+    widths = {}
+    for window in (5, 15):
+        net = UNetV0Network(in_channels=1, channels=[8], factors=[1], items=[1], attentions=[0],
+                            modulation_features=16, level_features=True, level_window=window)
+        lit = net.levels(x)[0, 0] > 0.25 * math.log(1e-4) + 1e-3  # above the silent floor
+        widths[window] = int(lit.sum())
+    assert widths == {5: 5, 15: 15}  # the frame lifts the level of every frame whose window holds it
+    with pytest.raises(ValueError, match="level_window"):
+        UNetV0Network(in_channels=1, channels=[8], factors=[1], items=[1], attentions=[0], level_window=4)
+
+
 def test_level_features_follow_patches():
     net = UNetV0Network(in_channels=1, channels=[8, 8], factors=[1, 2], items=[1, 1], attentions=[0, 0],
                         modulation_features=16, patch_size=4, level_features=True)
