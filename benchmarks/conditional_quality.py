@@ -12,7 +12,8 @@ classifier on the kit puts in the requested class and that class's own Fréchet 
 (src/metrics/by_label.py). The classifier's accuracy on held-out kit clips caps what adherence can
 show. The unconditional row samples the null label, as `generate.py` does without a label. With
 `pictures`, kit_vs_generated.png puts two kit clips per class above two generated clips of the same
-class at `picture_scale` (default: the model's own scale). `min_noise_ratio` scores a v_cosine model
+class at `picture_scale` (default: the model's own scale), and kit_vs_null_label.png the kit above the
+first six clips of the null label. `min_noise_ratio` scores a v_cosine model
 with its sampling times stopped at sigma / alpha = r before the last step (src/processes/v_cosine.py),
 whatever the model was trained with: the same weights on another grid."""
 
@@ -74,6 +75,8 @@ def main(argv: list[str]) -> None:
     total = args.per_label * len(model.labels)
     unconditional = generate_clips(model, total, args.steps, args.seed, sampler)
     rows = [["unconditional (null label)", *scale_cells(floor_scores(model, unconditional, args.seed)), "-", "-"]]
+    if args.pictures:
+        save_montage(model, unconditional, Path(args.pictures) / "kit_vs_null_label.png")
     accuracy = None
     for scale in args.scales:
         audio, requested = by_label(model, args.steps, args.per_label, args.seed, sampler, float(scale))

@@ -11,8 +11,10 @@ from tests.conftest import ROOT
 
 def test_scores_the_null_label_and_each_label_on_another_sampling_grid(tmp_path):
     result = run_script("conditional_quality.py", waveform_checkpoint(tmp_path), "per_label=2", "steps=2",
-                        "scales=[1]", "min_noise_ratio=0.002")
+                        "scales=[1]", "min_noise_ratio=0.002", f"pictures={tmp_path / 'pictures'}")
     assert result.returncode == 0, result.stderr[-2000:]
+    pictures = sorted(path.name for path in (tmp_path / "pictures").iterdir())
+    assert pictures == ["kit_vs_generated.png", "kit_vs_null_label.png"]
     rows = table_rows(result.stdout, "drum_diffusion_demo, step")
     assert [row[0] for row in rows] == ["unconditional (null label)", "cfg_scale 1"]
     assert rows[1][-2].startswith("hihat") and "kick" in rows[1][-2] and "snare" in rows[1][-2]
