@@ -6,7 +6,8 @@ held-out hits lands in, at each noise level, through the null label and through 
 
 Held-out kit hits (synthesiser seed 4242, apart from the classifier's reference kit, seed 777) are
 taken to each time t of the model's process with one seeded noise, denoised in one network
-evaluation, decoded, and put in a class by the k-NN classifier of src/metrics/by_label.py. Each row
+evaluation, decoded, and put in a class by the k-NN classifier of src/metrics/by_label.py (fitted on the reference kit, in
+the onset-aligned log-mel). Each row
 gives, per class, the share of its hits whose prediction stays in that class. Up to the time where
 the null label's share falls from 1, the noisy input alone shows the class; above it, sampling
 without a label has to choose the class from the noise. Training times are drawn uniformly, so a
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import sys
 
+import numpy as np
 import torch
 
 from common import markdown_table
@@ -23,25 +25,26 @@ from scoring import noised
 from src.data.synth import reference_kit
 from src.generation.checkpoint import load_model
 from src.metrics.audio_sets import kit_hits_per_kind
-from src.metrics.by_label import label_report
+from src.metrics.aligned import aligned_logmel
+from src.metrics.manifold import as_points, nearest_classes
 from src.utils.cli import parse_cli, run_cli
 
 HELD_OUT_SEED = 4242
+NEIGHBOURS = 5  # the k of src/metrics/by_label.py's classifier
 
 
 @torch.no_grad()
 def shares_in_class(model, x_t: torch.Tensor, times: torch.Tensor, labels: torch.Tensor | None,
-                    kit: tuple[list[str], torch.Tensor, list[str]], seed: int) -> str:
+                    hit_labels: list[str], reference: np.ndarray, reference_labels: list[str]) -> str:
     """Per class, the share of one-step predictions from x_t (null label where `labels` is None)
-    that the classifier puts in the hit's own class; `kit` is (the hits' labels, the classifier's
-    reference clips, their labels)."""
-    hit_labels, reference, reference_labels = kit
+    that the k-NN classifier on the reference points puts in the hit's own class."""
     denoiser = model.conditioned(labels, None if labels is None else 1.0)
     x0, _ = denoiser.predict(x_t, times)
     audio = model.representation.decode(x0).float().clamp(-1, 1).cpu()
-    per = label_report(audio, hit_labels, reference, reference_labels, model.representation.sample_rate,
-                       seed=seed)["per_label"]
-    return ", ".join(f"{label} {per[label]['in_class']:.2f}" for label in per)
+    points = as_points(aligned_logmel(audio, model.representation.sample_rate), "predictions")
+    predicted = nearest_classes(points, reference, reference_labels, NEIGHBOURS)
+    return ", ".join(f"{label} {np.mean([p == label for p, h in zip(predicted, hit_labels) if h == label]):.2f}"
+                     for label in sorted(set(hit_labels)))
 
 
 def main(argv: list[str]) -> None:
@@ -52,8 +55,9 @@ def main(argv: list[str]) -> None:
         raise ValueError(f"{args.ckpt} is not a class-conditional model (no model.labels)")
     rep = model.representation
     clips, labels = reference_kit(args.per_label, rep.sample_rate, rep.channels, rep.length, seed=HELD_OUT_SEED)
-    reference, reference_labels = reference_kit(kit_hits_per_kind(len(clips)), rep.sample_rate, rep.channels,
-                                                rep.length)
+    reference_audio, reference_labels = reference_kit(kit_hits_per_kind(len(clips)), rep.sample_rate, rep.channels,
+                                                      rep.length)
+    reference = as_points(aligned_logmel(reference_audio, rep.sample_rate), "reference")  # fitted once
     kit = (labels, reference, reference_labels)
     x0 = rep.encode(clips.to(model.device))
     ids = model.label_ids(labels)
@@ -61,8 +65,8 @@ def main(argv: list[str]) -> None:
     for t in args.times:
         x_t, times = noised(model, x0, float(t), args.seed)
         times = times.to(model.device)
-        rows.append([f"{float(t):g}", shares_in_class(model, x_t, times, None, kit, args.seed),
-                     shares_in_class(model, x_t, times, ids, kit, args.seed)])
+        rows.append([f"{float(t):g}", shares_in_class(model, x_t, times, None, *kit),
+                     shares_in_class(model, x_t, times, ids, *kit)])
     sys.stdout.write(f"{config.get('task_name')}: {len(clips)} held-out hits ({args.per_label} per class), "
                      f"{model.process.describe()}, one network evaluation each\n")
     sys.stdout.write(markdown_table(["t", "null label: share in the hit's class", "the hit's label: share in its class"],
