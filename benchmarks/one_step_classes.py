@@ -6,11 +6,11 @@ held-out hits lands in, at each noise level, through the null label and through 
 
 Held-out kit hits (synthesiser seed 4242, apart from the classifier's reference kit, seed 777) are
 taken to each time t of the model's process with one seeded noise, denoised in one network
-evaluation, decoded, and put in a class by the k-NN classifier of src/metrics/by_label.py (fitted on the reference kit, in
-the onset-aligned log-mel). Each row
-gives, per class, the share of its hits whose prediction stays in that class. Up to the time where
-the null label's share falls from 1, the noisy input alone shows the class; above it, sampling
-without a label has to choose the class from the noise. Training times are drawn uniformly, so a
+evaluation, decoded, and put in a class by the k-NN classifier of src/metrics/by_label.py (fitted
+on the reference kit, in the onset-aligned log-mel). Each row gives, per class, the share of its
+hits whose prediction stays in that class. Up to the time where the null label's share falls from
+1, the noisy input alone shows the class; above it, sampling without a label has to choose the
+class from the noise. Training times are drawn uniformly, so a
 choice made only near t = 1 is one the null label (a tenth of the batches) has seen little of."""
 
 from __future__ import annotations
@@ -26,11 +26,11 @@ from src.data.synth import reference_kit
 from src.generation.checkpoint import load_model
 from src.metrics.audio_sets import kit_hits_per_kind
 from src.metrics.aligned import aligned_logmel
+from src.metrics.by_label import NEIGHBOURS
 from src.metrics.manifold import as_points, nearest_classes
 from src.utils.cli import parse_cli, run_cli
 
 HELD_OUT_SEED = 4242
-NEIGHBOURS = 5  # the k of src/metrics/by_label.py's classifier
 
 
 @torch.no_grad()
@@ -69,8 +69,8 @@ def main(argv: list[str]) -> None:
                      shares_in_class(model, x_t, times, ids, *kit)])
     sys.stdout.write(f"{config.get('task_name')}: {len(clips)} held-out hits ({args.per_label} per class), "
                      f"{model.process.describe()}, one network evaluation each\n")
-    sys.stdout.write(markdown_table(["t", "null label: share in the hit's class", "the hit's label: share in its class"],
-                                    rows) + "\n")
+    header = ["t", "null label: share in the hit's class", "the hit's label: share in its class"]
+    sys.stdout.write(markdown_table(header, rows) + "\n")
 
 
 if __name__ == "__main__":

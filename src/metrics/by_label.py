@@ -17,8 +17,10 @@ from src.metrics.aligned import aligned_logmel
 from src.metrics.manifold import as_points, nearest_classes
 from src.metrics.scale import FloorScale, balanced_halves
 
+NEIGHBOURS = 5  # the k of the k-NN classifier that puts clips in classes
 
-def classifier_accuracy(reference: np.ndarray, labels: Sequence[str], splits: int = 5, k: int = 5,
+
+def classifier_accuracy(reference: np.ndarray, labels: Sequence[str], splits: int = 5, k: int = NEIGHBOURS,
                         seed: int = 0) -> float:
     """The k-NN classifier's accuracy on held-out reference clips: fitted on one class-balanced half,
     tested on the other, both ways, averaged over `splits` random halvings."""
@@ -44,7 +46,7 @@ def _class_scale(generated: np.ndarray, reference: np.ndarray, splits: int, k: i
 
 
 def label_report(generated_audio: torch.Tensor, requested: Sequence[str], reference_audio: torch.Tensor,
-                 reference_labels: Sequence[str], sample_rate: int, splits: int = 5, k: int = 5,
+                 reference_labels: Sequence[str], sample_rate: int, splits: int = 5, k: int = NEIGHBOURS,
                  seed: int = 0) -> dict[str, object]:
     """Per requested label: clips, the share the classifier puts in that class, and the class's floor
     scale; overall: the share of clips in their class and the classifier's held-out accuracy."""
