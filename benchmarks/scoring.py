@@ -53,11 +53,15 @@ def save_montage(model: AudioDiffusionModule, audio: torch.Tensor, path: Path, p
     """One PNG to look at: held-out kit clips (two per class) above the first generated clips."""
     rep = model.representation
     kit, labels = reference_kit(per_class, rep.sample_rate, rep.channels, rep.length)
-    rows = [kit, audio[: len(kit)]]
-    sheet = Image.new("RGB", (tile * len(kit), tile * 2))
+    save_sheet([kit, audio[: len(kit)]], rep.sample_rate, path, tile)
+
+
+def save_sheet(rows: list[torch.Tensor], sample_rate: int, path: Path, tile: int = 128) -> None:
+    """Rows of clips as one PNG of spectrogram tiles, low frequencies at the bottom of each."""
+    sheet = Image.new("RGB", (tile * max(len(clips) for clips in rows), tile * len(rows)))
     for r, clips in enumerate(rows):
         for c, clip in enumerate(clips):
-            picture = Image.fromarray(spectrogram_image(clip, rep.sample_rate)).convert("RGB")
+            picture = Image.fromarray(spectrogram_image(clip, sample_rate)).convert("RGB")
             sheet.paste(picture.resize((tile, tile)), (c * tile, r * tile))
     path.parent.mkdir(parents=True, exist_ok=True)
     sheet.save(path)

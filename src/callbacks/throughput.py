@@ -23,8 +23,11 @@ def frames_in(batch: Any, clip_length: int) -> int:
 
 
 class AudioThroughputMonitor(ThroughputMonitor):
-    """Logs `train/samples_per_sec` (clips/s) and `train/items_per_sec` (audio frames/s; divide by
-    the sample rate for seconds of audio trained on per second), for every family alike."""
+    """Logs `train/device/samples_per_sec` (clips/s) and `train/device/items_per_sec` (audio frames/s;
+    divide by the sample rate for seconds of audio trained on per second) per device, for every family
+    alike; with several devices Lightning adds the totals, `train/samples_per_sec` and
+    `train/items_per_sec`. Each is a rate over the last `window_size` batches, so the first appears
+    after that many."""
 
     def __init__(self, clip_length: int, window_size: int = 20) -> None:
         if clip_length <= 0:
