@@ -7,6 +7,7 @@ import warnings
 from pathlib import Path
 
 import hydra
+import torch
 import pytorch_lightning as pl
 from omegaconf import DictConfig, OmegaConf, open_dict
 
@@ -42,6 +43,18 @@ class _NoAdvertisements(logging.Filter):
 def build_trainer(cfg: DictConfig, loggers: list, callbacks: list) -> pl.Trainer:
     trainer_cfg = translate_gpus(OmegaConf.to_container(cfg.trainer, resolve=True))
     return hydra.utils.instantiate(trainer_cfg, logger=loggers or False, callbacks=callbacks)
+
+
+def compile_network(model: pl.LightningModule) -> None:
+    """torch.compile the diffusion network in place (`nn.Module.compile`): the process's loss and the
+    samplers call the same module, so all of them run the compiled forward, and the state dict keeps
+    its names, so checkpoints load without it. A copy (the EMA's) runs eagerly with its own weights."""
+    network = getattr(model, "network", None)
+    if not isinstance(network, torch.nn.Module):
+        raise ValueError(f"compile=true compiles a diffusion model's network, and {type(model).__name__} has none: "
+                         "set compile=false")
+    network.compile()
+    log.info("compile=true: the network is compiled at its first call of each shape (minutes on a first call)")
 
 
 def save_config(cfg: DictConfig, output_dir: Path) -> None:
@@ -105,6 +118,8 @@ def train(cfg: DictConfig) -> pl.Trainer:
     attach_vocabulary(cfg, datamodule)
     model = hydra.utils.instantiate(cfg.model)
     init_from.load_weights(model, source)
+    if cfg.get("compile"):
+        compile_network(model)
     model.run_config = OmegaConf.to_container(cfg, resolve=True)
     ckpt = checkpoint_to_continue(cfg, output_dir)
     if ckpt:  # before anything is written into the run folder
