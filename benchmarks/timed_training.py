@@ -87,15 +87,22 @@ def reference_set(data: str, labels: str, sample_rate: int, length: int) -> tupl
     return files.stacked(length), [name or "unlabeled" for name in names]
 
 
-def score_checkpoint(path: Path, started: float, args, device: str) -> tuple[list[object], object, torch.Tensor]:
-    model, _ = load_model(path, device)
-    rep = model.representation
-    reference, labels = reference_set(args.data, args.labels, rep.sample_rate, rep.length)
-    audio = generate_clips(model, args.clips, args.steps, args.seed).float().cpu()
-    scores = score_against_floor(audio, reference, labels, rep.sample_rate, seed=args.seed).to_dict()
-    step = read_checkpoint(path)["global_step"]
-    row = [path.name, step, f"{(path.stat().st_mtime - started) / 60:.1f}", *scale_cells(scores)[:4]]
-    return row, (reference, labels, rep.sample_rate), audio
+def score_checkpoints(paths: list[Path], started: float, args,
+                      device: str) -> tuple[list[list[object]], tuple, torch.Tensor]:
+    """One table row per checkpoint, the reference (clips, labels, sample rate) and the last
+    checkpoint's clips. The folder is read once, at the first checkpoint's rate and length: every
+    checkpoint of one run shares its representation."""
+    rows, reference, audio = [], None, None
+    for path in paths:
+        model, _ = load_model(path, device)
+        rep = model.representation
+        if reference is None:
+            reference = (*reference_set(args.data, args.labels, rep.sample_rate, rep.length), rep.sample_rate)
+        audio = generate_clips(model, args.clips, args.steps, args.seed).float().cpu()
+        scores = score_against_floor(audio, *reference, seed=args.seed).to_dict()
+        step = read_checkpoint(path)["global_step"]
+        rows.append([path.name, step, f"{(path.stat().st_mtime - started) / 60:.1f}", *scale_cells(scores)[:4]])
+    return rows, reference, audio
 
 
 def pictures(reference: torch.Tensor, labels: list[str], sample_rate: int, audio: torch.Tensor, path: Path) -> None:
@@ -114,12 +121,7 @@ def main(argv: list[str]) -> None:
     out = Path(args.out)
     started = train(args, out / "run")
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    rows, last = [], None
-    for path in checkpoints(out / "run"):
-        row, context, audio = score_checkpoint(path, started, args, device)
-        rows.append(row)
-        last = context, audio
-    (reference, labels, sample_rate), audio = last
+    rows, (reference, labels, sample_rate), audio = score_checkpoints(checkpoints(out / "run"), started, args, device)
     pictures(reference, labels, sample_rate, audio, out / "folder_vs_generated.png")
     rate, peak = logged_rates(out / "run")
     summary = (f"device: {torch.cuda.get_device_name() if device == 'cuda' else 'cpu'}; exp={args.exp} on "
