@@ -26,6 +26,7 @@ import torch
 import torch._dynamo
 
 from common import experiment_config, markdown_table
+from src.data.file_dataset import split_batch
 from src.utils.cli import parse_cli, run_cli
 
 PRECISIONS = ("fp32", "bf16")
@@ -51,7 +52,7 @@ def train_rate(model, batch, steps: int, bf16: bool) -> tuple[float, float]:
     for _ in range(steps):
         step()
     torch.cuda.synchronize()
-    clips = batch[0].shape[0] if isinstance(batch, tuple) else batch.shape[0]
+    clips = split_batch(batch)[0].shape[0]
     return steps * clips / (time.perf_counter() - start), torch.cuda.max_memory_allocated() / 2**30
 
 

@@ -7,8 +7,8 @@ import warnings
 from pathlib import Path
 
 import hydra
-import torch
 import pytorch_lightning as pl
+import torch
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from src.generation.adapters import extract_adapter
