@@ -51,7 +51,8 @@ class VCosineProcess(Process):
     nats, where a quiet tail counts as much as a loud attack. It needs `gate`; 0 (the
     default) trains the gate through the v error alone. `gate_level_skip` leaves that many leading
     channels to the v error alone (a waveform's low path, whose samples a level per element cannot
-    shape: see configs/model/process/v_cosine.yaml)."""
+    shape: see configs/model/process/v_cosine.yaml). `gate_level_power_channels` fits the first that
+    many of the rest by their mean power (Itakura-Saito) instead of their mean log (src/processes/gate.py)."""
 
     name = "v_cosine"
     default_sampler = "ddim"
@@ -59,14 +60,17 @@ class VCosineProcess(Process):
     def __init__(self, time_power: float = 1.0, weighting: SpectralLevelWeighting | None = None,
                  gate: bool = False, cosine_spacing: float = 0.0, min_snr_gamma: float | None = None,
                  gate_level_weight: float = 0.0, gate_level_skip: int = 0,
-                 min_noise_ratio: float | None = None) -> None:
+                 gate_level_power_channels: int = 0, min_noise_ratio: float | None = None) -> None:
         super().__init__()
         if gate_level_weight < 0 or (gate_level_weight and not gate):
             raise ValueError(f"process.gate_level_weight must be 0 (off) or positive with a gate "
                              f"(model.network.gate=true), got {gate_level_weight} with gate={gate}")
         if gate_level_skip < 0:
             raise ValueError(f"process.gate_level_skip must be 0 or more channels, got {gate_level_skip}")
+        if gate_level_power_channels < 0:
+            raise ValueError(f"process.gate_level_power_channels must be 0 or more channels, got {gate_level_power_channels}")
         self.gate_level_weight, self.gate_level_skip = gate_level_weight, gate_level_skip
+        self.gate_level_power_channels = gate_level_power_channels
         if min_snr_gamma is not None and min_snr_gamma <= 0:
             raise ValueError(f"process.min_snr_gamma must be positive or null (off), got {min_snr_gamma}")
         self.min_snr_gamma = min_snr_gamma
@@ -128,7 +132,8 @@ class VCosineProcess(Process):
             error = error * self.snr_weight(alpha, sigma).sqrt()
         loss = self.weighting(error, x0, alpha, sigma) if self.weighting is not None else error.pow(2).mean()
         if self.gate_level_weight:
-            loss = loss + self.gate_level_weight * level_error(output, x0, self.gate_level_skip)
+            loss = loss + self.gate_level_weight * level_error(output, x0, self.gate_level_skip,
+                                                                self.gate_level_power_channels)
         return loss
 
     def snr_weight(self, alpha: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:

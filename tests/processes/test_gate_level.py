@@ -82,3 +82,50 @@ def test_the_level_loss_needs_a_gate_and_valid_settings():
         VCosineProcess(gate=True, gate_level_weight=-1.0)
     with pytest.raises(ValueError, match="gate_level_skip"):
         VCosineProcess(gate=True, gate_level_weight=0.1, gate_level_skip=-1)
+    with pytest.raises(ValueError, match="gate_level_power_channels"):
+        VCosineProcess(gate=True, gate_level_weight=0.1, gate_level_power_channels=-2)
+
+
+def fitted_level(power_channels: int, x0: torch.Tensor) -> float:
+    """The one log level a gate fits, by gradient descent, to clips of different levels: what it
+    sets where its input cannot tell them apart (near t = 1 without a label)."""
+    log_power = torch.zeros(1, 1, 1, requires_grad=True)
+    optimizer = torch.optim.Adam([log_power], lr=0.05)
+    for _ in range(2000):
+        optimizer.zero_grad()
+        output = gated_output(torch.zeros_like(x0), log_power.expand_as(x0))
+        level_error(output, x0, power_channels=power_channels).backward()
+        optimizer.step()
+    return log_power.item()
+
+
+def test_an_uncertain_level_is_fitted_by_its_mean_log_or_its_mean_power():
+    """A loud clip (log level 6) and a nearly silent one (-8): the squared log sets the mean log
+    (-1), which shuts the loud one out of the Wiener skip; Itakura-Saito sets the mean power."""
+    x0 = torch.cat([torch.full((1, 1, 32), math.exp(3.0)), torch.full((1, 1, 32), math.exp(-4.0))])
+    mean_power = math.log((math.exp(6.0) + math.exp(-8.0)) / 2)
+    assert fitted_level(0, x0) == pytest.approx(-1.0, abs=0.05)
+    assert fitted_level(1, x0) == pytest.approx(mean_power, abs=0.05)
+
+
+def test_power_channels_are_the_squared_log_near_the_target_and_keep_the_floor_rule():
+    x0 = torch.zeros(2, 3, 32)
+    x0[:, 1:, :16] = torch.randn(2, 2, 16)
+    target = local_log_power(x0)
+    residual = torch.zeros_like(x0)
+    assert level_error(gated_output(residual, target), x0, power_channels=3) == 0.0
+    near = target + 0.01 * torch.randn_like(target)
+    near = torch.where(target == LEVEL_FLOOR, target, near)
+    assert level_error(gated_output(residual, near), x0, power_channels=3).item() == pytest.approx(
+        level_error(gated_output(residual, near), x0).item(), rel=0.05)
+    shut = torch.where(target == LEVEL_FLOOR, torch.full_like(target, LEVEL_FLOOR - 5.0), target)
+    assert level_error(gated_output(residual, shut), x0, power_channels=3) == 0.0
+    # only the leading power channels change: on the others it is the squared log wherever it is
+    wrong = target + 1.5
+    assert level_error(gated_output(residual, wrong), x0, power_channels=1) == pytest.approx(
+        level_error(gated_output(residual, wrong), x0, power_channels=0).item() * 2 / 3
+        + level_error(gated_output(residual[:, :1], wrong[:, :1]), x0[:, :1], power_channels=1).item() / 3, rel=1e-5)
+    # far too shut (20 nats): a gradient capped at the linear part's slope, not e^20
+    log_power = (target - 20.0).requires_grad_()
+    level_error(gated_output(residual, log_power), x0, power_channels=3).backward()
+    assert torch.isfinite(log_power.grad).all() and log_power.grad.abs().max() * log_power.numel() < 2 * math.exp(4.0) + 1
