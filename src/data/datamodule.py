@@ -57,6 +57,7 @@ class AudioDataModule(pl.LightningDataModule):
     Args:
         dataset: which files to use and how they become items.
         demo_dir: where the synthetic kit is written on first use.
+        demo_hits_per_kind: hits of each drum kind (kick, snare, hat) in that kit.
         val_fraction: share of files held out for validation (deterministic by file name).
         batch_size / num_workers / pin_memory: DataLoader settings.
         seed: shuffling and random-crop seed.
@@ -78,10 +79,14 @@ class AudioDataModule(pl.LightningDataModule):
         seed: int = 0,
         index_dir: str | None = None,
         augment: ClipAugment | None = None,
+        demo_hits_per_kind: int = 16,
     ) -> None:
         super().__init__()
         if batch_size < 1:
             raise ValueError(f"datamodule.batch_size must be at least 1, got {batch_size}")
+        if demo_hits_per_kind < 1:
+            raise ValueError(f"datamodule.demo_hits_per_kind must be at least 1, got {demo_hits_per_kind}")
+        self.demo_hits_per_kind = demo_hits_per_kind
         self.spec = dataset
         self.demo_dir = Path(demo_dir)
         self.val_fraction = val_fraction
@@ -113,7 +118,7 @@ class AudioDataModule(pl.LightningDataModule):
 
     def prepare_data(self) -> None:
         if self.uses_demo_kit:
-            write_demo_kit(self.demo_dir)
+            write_demo_kit(self.demo_dir, hits_per_kind=self.demo_hits_per_kind)
 
     def setup(self, stage: str | None = None) -> None:
         if self.train_set is not None:

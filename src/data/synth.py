@@ -139,6 +139,16 @@ def reference_kit(hits_per_kind: int, sample_rate: int, channels: int, length: i
     return torch.stack(clips).float().contiguous(), labels
 
 
+def remove_stale_hits(out_dir: Path, written: set[Path]) -> None:
+    """Delete the hits a previous, larger kit wrote here (files named as this module names them,
+    <kind>/<kind>_<nnn>.wav), so a smaller kit is not trained with them; other files stay."""
+    for kind in DRUM_KINDS:
+        for path in (out_dir / kind).glob(f"{kind}_[0-9][0-9][0-9].wav"):
+            if path not in written:
+                log.info("Removing %s: not part of the kit now written", path)
+                path.unlink()
+
+
 def write_demo_kit(
     out_dir: str | Path,
     hits_per_kind: int = 16,
@@ -157,7 +167,9 @@ def write_demo_kit(
     if manifest.exists() and json.loads(manifest.read_text()) == settings:
         return out_dir
     log.info("Writing the synthetic demo drum kit to %s", out_dir)
+    written = set()
     for kind, i, hit in _kit_hits(hits_per_kind, sample_rate, channels, length, seed):
-        write_wav(out_dir / kind / f"{kind}_{i:03d}.wav", torch.from_numpy(hit), sample_rate)
+        written.add(write_wav(out_dir / kind / f"{kind}_{i:03d}.wav", torch.from_numpy(hit), sample_rate))
+    remove_stale_hits(out_dir, written)
     manifest.write_text(json.dumps(settings, indent=2))
     return out_dir

@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from src.data.audio_folder import AudioFolderSpec
@@ -27,6 +28,16 @@ def test_null_path_uses_the_demo_kit(tmp_path):
     batch = next(iter(dm.train_dataloader()))
     assert batch.shape == (4, 1, 1024) and batch.dtype == torch.float32
     assert next(iter(dm.val_dataloader())).shape[1:] == (1, 1024)
+
+
+def test_the_demo_kit_size_is_a_setting(tmp_path):
+    spec = AudioFolderSpec(path=None, sample_rate=8000, channels=1, length=1024)
+    dm = AudioDataModule(spec, demo_dir=str(tmp_path / "kit"), batch_size=4, demo_hits_per_kind=2)
+    dm.prepare_data()
+    dm.setup("fit")
+    assert len(dm.train_set) + len(dm.val_set) == 6
+    with pytest.raises(ValueError, match="demo_hits_per_kind"):
+        AudioDataModule(spec, demo_dir=str(tmp_path / "kit"), demo_hits_per_kind=0)
 
 
 def test_mel_image_folder_feeds_images_and_skips_corrupt_ones(tmp_path):

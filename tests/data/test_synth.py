@@ -23,6 +23,14 @@ def test_kit_is_not_rewritten_when_present(tmp_path):
     assert (kit / "kick" / "kick_000.wav").stat().st_mtime_ns == stamp
 
 
+def test_a_smaller_kit_removes_the_larger_ones_extra_hits_and_nothing_else(tmp_path):
+    write_demo_kit(tmp_path, hits_per_kind=3, length=2048)
+    (tmp_path / "kick" / "my_kick.wav").write_bytes(b"mine")  # not a name the kit writes
+    kit = write_demo_kit(tmp_path, hits_per_kind=2, length=2048)
+    assert sorted(p.name for p in (kit / "snare").glob("*.wav")) == ["snare_000.wav", "snare_001.wav"]
+    assert sorted(p.name for p in (kit / "kick").glob("*.wav")) == ["kick_000.wav", "kick_001.wav", "my_kick.wav"]
+
+
 def test_kicks_are_low_and_hats_are_high(tmp_path):
     kit = write_demo_kit(tmp_path, hits_per_kind=3, sample_rate=22050, length=8192)
 
