@@ -18,14 +18,13 @@ import sys
 import torch
 
 from common import markdown_table
+from one_step_classes import HELD_OUT_SEED
 from scoring import noised
 from src.data.synth import reference_kit
 from src.generation.checkpoint import load_model
 from src.networks.conditioning import WithLabels
 from src.processes.gate import local_log_power, split_gate
 from src.utils.cli import parse_cli, run_cli
-
-HELD_OUT_SEED = 4242
 
 
 def class_means(levels: torch.Tensor, names: list[str], low: int, frames: int) -> dict[str, tuple[float, float]]:

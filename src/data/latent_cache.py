@@ -99,7 +99,7 @@ class LatentCacheDataModule(AudioDataModule):
     def __init__(self, dataset: AudioFolderSpec, demo_dir: str, cache_dir: str, val_fraction: float = 0.1,
                  batch_size: int = 8, num_workers: int = 0, pin_memory: bool = False, seed: int = 0,
                  encode_batch_size: int = 16, index_dir: str | None = None,
-                 augment: ClipAugment | None = None) -> None:
+                 augment: ClipAugment | None = None, demo_hits_per_kind: int = 16) -> None:
         if dataset.crop == "random":
             raise ValueError("datamodule.dataset.crop=random draws a new window every epoch, which a latent "
                              "cache cannot hold: use crop=start or crop=center with datamodule=latent_cache")
@@ -108,7 +108,8 @@ class LatentCacheDataModule(AudioDataModule):
                              "set datamodule.augment=null with datamodule=latent_cache")
         if encode_batch_size < 1:
             raise ValueError(f"datamodule.encode_batch_size must be at least 1, got {encode_batch_size}")
-        super().__init__(dataset, demo_dir, val_fraction, batch_size, num_workers, pin_memory, seed, index_dir)
+        super().__init__(dataset, demo_dir, val_fraction, batch_size, num_workers, pin_memory, seed, index_dir,
+                         demo_hits_per_kind=demo_hits_per_kind)
         self.cache_dir = Path(cache_dir)
         self.encode_batch_size = encode_batch_size
         self.representation: LatentRepresentation | None = None

@@ -67,8 +67,10 @@ class VCosineProcess(Process):
                              f"(model.network.gate=true), got {gate_level_weight} with gate={gate}")
         if gate_level_skip < 0:
             raise ValueError(f"process.gate_level_skip must be 0 or more channels, got {gate_level_skip}")
-        if gate_level_power_channels < 0:
-            raise ValueError(f"process.gate_level_power_channels must be 0 or more channels, got {gate_level_power_channels}")
+        if gate_level_power_channels < 0 or (gate_level_power_channels and not gate_level_weight):
+            raise ValueError(f"process.gate_level_power_channels must be 0, or a count of channels with a level loss "
+                             f"(process.gate_level_weight > 0), got {gate_level_power_channels} with weight "
+                             f"{gate_level_weight}")
         self.gate_level_weight, self.gate_level_skip = gate_level_weight, gate_level_skip
         self.gate_level_power_channels = gate_level_power_channels
         if min_snr_gamma is not None and min_snr_gamma <= 0:

@@ -84,6 +84,8 @@ def test_the_level_loss_needs_a_gate_and_valid_settings():
         VCosineProcess(gate=True, gate_level_weight=0.1, gate_level_skip=-1)
     with pytest.raises(ValueError, match="gate_level_power_channels"):
         VCosineProcess(gate=True, gate_level_weight=0.1, gate_level_power_channels=-2)
+    with pytest.raises(ValueError, match="gate_level_power_channels.*level loss"):
+        VCosineProcess(gate=True, gate_level_power_channels=2)  # no level loss to fit them with
 
 
 def fitted_level(power_channels: int, x0: torch.Tensor) -> float:
