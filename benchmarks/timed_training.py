@@ -68,7 +68,8 @@ def logged_rates(run: Path) -> tuple[float | None, float | None]:
     for path in run.rglob("metrics.csv"):
         with open(path, newline="") as handle:
             for row in csv.DictReader(handle):
-                rates += [float(v) for k, v in row.items() if k == CLIPS_PER_SECOND and v]
+                if row.get(CLIPS_PER_SECOND):
+                    rates.append(float(row[CLIPS_PER_SECOND]))
                 peaks += [float(v) for k, v in row.items() if k and k.endswith(PEAK_MEMORY) and v]
     rate = sorted(rates)[len(rates) // 2] if rates else None
     return rate, (max(peaks) / 2**30 if peaks else None)
