@@ -81,6 +81,7 @@ RESUMES = {
     "waveform": ("drum_diffusion_demo", "tiny", ["model.network.position_features=0", "model.representation.scale=1.0",
                                                  "model.representation.mdct_bands=0", "model.representation.mdct_low_bands=0",
                                                  "model.network.gate=false", "model.process.gate_level_weight=0",
+                                                 "model.process.gate_level_power_channels=0",
                                                  "model.network.level_features=false", "model.scheduler=null",
                                                  "model.process.min_noise_ratio=null",
                                                  "datamodule.dataset.labels=none"]),
