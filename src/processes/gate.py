@@ -103,4 +103,6 @@ def level_error(output: torch.Tensor, x0: torch.Tensor, skip: int = 0, power_cha
     target = local_log_power(x0)
     gap = target - log_power
     gap = torch.where(target > LEVEL_FLOOR, gap, gap.clamp_max(0.0))  # at the floor: only a gate above it
-    return torch.cat([itakura_saito(gap[:, :power_channels]), gap[:, power_channels:].square()], dim=1).mean()
+    # summed part by part over all elements: no concatenated copy of the whole tensor at every step
+    total = itakura_saito(gap[:, :power_channels]).sum() + gap[:, power_channels:].square().sum()
+    return total / gap.numel()
