@@ -18,7 +18,7 @@ import sys
 import torch
 
 from common import markdown_table
-from scoring import floor_scores
+from scoring import floor_scores, scale_cells
 from src.generation.checkpoint import load_model
 from src.networks.base import Network
 from src.samplers.base import Denoiser
@@ -53,7 +53,7 @@ def switched_clips(model, early: int | None, late: int | None, switch: float, sa
 def row(model, name: str, early: int | None, late: int | None, switch: float, args) -> list[str]:
     scores = floor_scores(model, switched_clips(model, early, late, switch, args.samples, args.steps, args.seed),
                           args.seed)
-    classes = ", ".join(f"{k} {v}" for k, v in sorted(scores["class_counts"].items()))
+    classes = scale_cells(scores)[3]  # the floor scale's class counts, as conditional_quality.py writes them
     return [name, f"{switch:g}", classes, f"{scores['frechet']['ratio']:.2f}"]
 
 
