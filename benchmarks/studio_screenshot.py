@@ -27,7 +27,7 @@ def main(argv: list[str]) -> None:
 
     with tempfile.TemporaryDirectory() as work:
         arguments = [f"ckpt={Path(args.ckpt).resolve()}", f"work_dir={work}"]
-        with running_studio(arguments) as url, headless_chromium(1400, 1500) as browser:
+        with running_studio(arguments, Path(work) / "studio.log") as url, headless_chromium(1400, 1500) as browser:
             wait_for_page(browser, url)
             set_steps(browser, args.steps)
             if args.label:

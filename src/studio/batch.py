@@ -5,6 +5,7 @@ and pack a batch into a zip with its manifest."""
 from __future__ import annotations
 
 import json
+import threading
 import zipfile
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -58,6 +59,7 @@ class Batch:
     folder: Path
     clips: list[Clip] = field(default_factory=list)
     total: int = 0
+    cancelled: bool = False  # stopped before its last clip
 
 
 def parse_keep(text: str) -> list[list[float]]:
@@ -147,8 +149,9 @@ class Studio:
         folder.mkdir()
         return folder
 
-    def run(self, ckpt: str, request: Request) -> Iterator[Batch]:
-        """Yields the batch after every clip: its folder, the clips so far and how many there will be."""
+    def run(self, ckpt: str, request: Request, stop: threading.Event | None = None) -> Iterator[Batch]:
+        """Yields the batch after every clip: its folder, the clips so far and how many there will be.
+        Once `stop` is set it makes no further clip, and the manifest says the batch was cancelled."""
         model = self.model(ckpt)
         check_request(request, model)
         batch = Batch(self.new_folder())
@@ -160,6 +163,9 @@ class Studio:
         batch.total = sum(count for _, _, count in jobs)
         manifests = []
         for index, (label, seed, count) in enumerate(jobs):
+            if stop is not None and stop.is_set():
+                batch.cancelled = True
+                break
             out = batch.folder / f"part_{index:03d}"
             generate(generate_args(request, ckpt, out, label, seed, count), (model, self.loaded[2]))
             manifest = json.loads((out / "manifest.json").read_text())
@@ -172,7 +178,7 @@ class Studio:
 
 def write_batch_manifest(batch: Batch, ckpt: str, request: Request, manifests: list[dict]) -> None:
     """The batch's parameters and, per part, generate.py's own manifest (every parameter of the clips)."""
-    record = {"checkpoint": ckpt, "request": asdict(request), "parts": manifests,
+    record = {"checkpoint": ckpt, "request": asdict(request), "cancelled": batch.cancelled, "parts": manifests,
               "clips": [{"file": str(c.wav.relative_to(batch.folder)), "label": c.label, "seed": c.seed}
                         for c in batch.clips]}
     (batch.folder / "manifest.json").write_text(json.dumps(record, indent=2))

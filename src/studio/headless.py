@@ -39,28 +39,30 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_studio(arguments: list[str], timeout: float = 60.0) -> Iterator[str]:
-    """`python app.py <arguments> port=<free>` until the block ends; yields its URL."""
+def running_studio(arguments: list[str], log: Path, timeout: float = 60.0) -> Iterator[str]:
+    """`python app.py <arguments> port=<free>` until the block ends; yields its URL. Its output goes
+    to `log`, a file: a pipe nobody reads while the page runs fills up and stalls the server."""
     port = free_port()
-    process = subprocess.Popen([sys.executable, "app.py", *arguments, f"port={port}"], cwd=ROOT,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               env={**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"})
     url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                urllib.request.urlopen(url, timeout=1)
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    process.kill()
-                    raise RuntimeError(f"the studio did not start: {process.stdout.read().decode()[-3000:]}")
-                time.sleep(0.5)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    with open(log, "wb") as sink:
+        process = subprocess.Popen([sys.executable, "app.py", *arguments, f"port={port}"], cwd=ROOT,
+                                   stdout=sink, stderr=subprocess.STDOUT,
+                                   env={**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"})
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    urllib.request.urlopen(url, timeout=1)
+                    break
+                except OSError:
+                    if process.poll() is not None or time.monotonic() > deadline:
+                        process.kill()
+                        raise RuntimeError(f"the studio did not start: {Path(log).read_text()[-3000:]}")
+                    time.sleep(0.5)
+            yield url
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
 
 
 @contextmanager

@@ -4,6 +4,7 @@ from generate.py's own code; this file only lays out controls and turns errors i
 from __future__ import annotations
 
 import random
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,6 +33,8 @@ class Page:
         self.studio = studio
         self.roots = roots
         self.initial = initial
+        # per browser session: Cancel sets it, the running batch stops before its next clip
+        self.stop: dict[str, threading.Event] = {}
 
     def model_choices(self) -> list[tuple[str, str]]:
         entries = [(entry.title, str(entry.path)) for entry in find_models(self.roots)]
@@ -68,23 +71,34 @@ class Page:
         return (samplers, *visible.values())
 
     def run(self, ckpt, mode, label, cfg, sampler, steps, seed, clips, loop, init_audio, init_audio2, strength,
-            keep, segments, overlap, progress=gr.Progress()) -> Iterator[list]:
-        """Generate the batch clip by clip, showing each clip as it lands; the zip comes last."""
+            keep, segments, overlap, request: gr.Request, progress=gr.Progress()) -> Iterator[list]:
+        """Generate the batch clip by clip, showing each clip as it lands; the zip comes last.
+        This generator writes the status itself to the end, cancelled or not, so no other event
+        can overwrite the final word."""
         if not ckpt:
             raise gr.Error("pick a model first")
-        request = Request(mode=mode, label=None if label in (None, NO_LABEL) else label, cfg_scale=float(cfg),
-                          sampler=sampler or None, steps=int(steps), seed=int(seed), clips=int(clips),
-                          strength=float(strength), keep=keep or "", segments=int(segments), overlap=float(overlap),
-                          loop=bool(loop), init_audio=init_audio, init_audio2=init_audio2)
+        stop = self.stop.setdefault(request.session_hash, threading.Event())
+        stop.clear()
+        wanted = Request(mode=mode, label=None if label in (None, NO_LABEL) else label, cfg_scale=float(cfg),
+                         sampler=sampler or None, steps=int(steps), seed=int(seed), clips=int(clips),
+                         strength=float(strength), keep=keep or "", segments=int(segments), overlap=float(overlap),
+                         loop=bool(loop), init_audio=init_audio, init_audio2=init_audio2)
         batch: Batch | None = None
         try:
-            for batch in self.studio.run(ckpt, request):
+            for batch in self.studio.run(ckpt, wanted, stop):
                 progress((len(batch.clips), batch.total), desc="sampling")
-                yield self.results(batch, f"{len(batch.clips)} of {batch.total} clips", None)
+                note = ", cancelling" if stop.is_set() else ""
+                yield self.results(batch, f"{len(batch.clips)} of {batch.total} clips{note}", None)
         except USER_ERRORS as err:
             raise gr.Error(str(err)) from err
         if batch is not None:
-            yield self.results(batch, f"done: {len(batch.clips)} clips in {batch.folder}", str(zip_batch(batch.folder)))
+            made = f"cancelled after {len(batch.clips)} of {batch.total}" if batch.cancelled else f"done: {len(batch.clips)}"
+            yield self.results(batch, f"{made} clips in {batch.folder}", str(zip_batch(batch.folder)))
+
+    def cancel(self, request: gr.Request) -> str:
+        """Ask this session's running batch to stop; the clip in progress finishes first."""
+        self.stop.setdefault(request.session_hash, threading.Event()).set()
+        return "cancelling after the clip in progress"
 
     @staticmethod
     def results(batch: Batch, status: str, zip_path: str | None) -> list:
@@ -164,8 +178,10 @@ class Page:
         run_inputs = [c[name] for name in ("model", "mode", "label", "cfg", "sampler", "steps", "seed", "clips",
                                            "loop", "init_audio", "init_audio2", "strength", "keep", "segments",
                                            "overlap")]
-        running = c["run"].click(self.run, run_inputs, outputs, concurrency_limit=1)
-        c["cancel"].click(lambda: "cancelled", None, status, cancels=[running])
+        c["run"].click(self.run, run_inputs, outputs, concurrency_limit=1)
+        # not Gradio's `cancels`: it would kill the batch between two writes of the status, and the
+        # cancel's own message could land before or after the batch's last one
+        c["cancel"].click(self.cancel, None, status, queue=False)
         for _, audio, _, use in slots:
             # a result becomes the input; from unconditional sampling, switch to variation
             use.click(lambda path, mode: (path, "variation" if mode == "sample" else mode),

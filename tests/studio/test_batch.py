@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import zipfile
+from pathlib import Path
+from types import SimpleNamespace
 
 import gradio as gr
 import pytest
@@ -91,12 +93,32 @@ def test_the_page_turns_errors_into_messages(made, studio_ckpt):
     studio, _, _ = made
     page = Page(studio, [])
     run = page.run(str(studio_ckpt), "sample", "tom", 3.0, None, 2, 0, 1, False, None, None, 0.5, "", 1, 0.25,
-                   progress=lambda *args, **kwargs: None)
+                   SimpleNamespace(session_hash="one"), progress=lambda *args, **kwargs: None)
     with pytest.raises(gr.Error, match="unknown label 'tom'"):
         next(run)
     labels, cfg, samplers, info = page.on_model(str(studio_ckpt), "interpolate")
     assert labels["choices"][1:] == [(name, name) for name in (*KIT, "all")] or labels["choices"][1:] == [*KIT, "all"]
     assert samplers["choices"] in (["ddim", "euler"], [("ddim", "ddim"), ("euler", "euler")])
+
+
+def test_cancel_stops_the_batch_after_the_clip_in_progress_and_the_batch_says_so(made, studio_ckpt):
+    studio, _, _ = made
+    page = Page(studio, [])
+    me, other = SimpleNamespace(session_hash="me"), SimpleNamespace(session_hash="other")
+    page.cancel(me)  # a Cancel from before this batch does not stop it
+    run = page.run(str(studio_ckpt), "sample", "all", 3.0, None, 2, 0, 2, False, None, None, 0.5, "", 1, 0.25,
+                   me, progress=lambda *args, **kwargs: None)
+    assert next(run)[0] == "1 of 6 clips"
+    page.cancel(other)  # another browser session's Cancel leaves this batch alone
+    assert next(run)[0] == "2 of 6 clips"
+    assert page.cancel(me) == "cancelling after the clip in progress"
+    status = [update[0] for update in run]
+    assert len(status) == 1 and status[0].startswith("cancelled after 2 of 6 clips in ")
+    folder = Path(status[0].split(" in ")[-1])
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["cancelled"] and len(manifest["clips"]) == 2 and len(list(folder.glob("part_*"))) == 2
+    with zipfile.ZipFile(folder.with_suffix(".zip")) as archive:
+        assert sum(name.endswith(".wav") for name in archive.namelist()) == 2
 
 
 def test_keep_spans_parse_or_say_what_is_wrong():
