@@ -150,8 +150,9 @@ class Studio:
         return folder
 
     def run(self, ckpt: str, request: Request, stop: threading.Event | None = None) -> Iterator[Batch]:
-        """Yields the batch after every clip: its folder, the clips so far and how many there will be.
-        Once `stop` is set it makes no further clip, and the manifest says the batch was cancelled."""
+        """Yields the batch before its first clip and after every clip: its folder, the clips so far and
+        how many there will be. Once `stop` is set it makes no further clip, and the manifest says the
+        batch was cancelled."""
         model = self.model(ckpt)
         check_request(request, model)
         batch = Batch(self.new_folder())
@@ -161,6 +162,7 @@ class Studio:
         if request.mode == "interpolate":
             jobs = [(label, request.seed, max(2, request.clips)) for label in labels]
         batch.total = sum(count for _, _, count in jobs)
+        yield batch
         manifests = []
         for index, (label, seed, count) in enumerate(jobs):
             if stop is not None and stop.is_set():

@@ -41,7 +41,7 @@ def test_the_model_list_describes_each_checkpoint(studio_ckpt, tmp_path):
 
 def test_a_batch_lands_clip_by_clip_and_zips_with_its_manifest(made, studio_ckpt):
     studio, batch, counts = made
-    assert counts == [1, 2, 3] and batch.total == 3
+    assert counts == [0, 1, 2, 3] and batch.total == 3
     assert [clip.label for clip in batch.clips] == list(KIT)
     for clip in batch.clips:
         audio, rate = sf.read(clip.wav)
@@ -108,6 +108,7 @@ def test_cancel_stops_the_batch_after_the_clip_in_progress_and_the_batch_says_so
     page.cancel(me)  # a Cancel from before this batch does not stop it
     run = page.run(str(studio_ckpt), "sample", "all", 3.0, None, 2, 0, 2, False, None, None, 0.5, "", 1, 0.25,
                    me, progress=lambda *args, **kwargs: None)
+    assert next(run)[0] == "0 of 6 clips"
     assert next(run)[0] == "1 of 6 clips"
     page.cancel(other)  # another browser session's Cancel leaves this batch alone
     assert next(run)[0] == "2 of 6 clips"
@@ -119,6 +120,11 @@ def test_cancel_stops_the_batch_after_the_clip_in_progress_and_the_batch_says_so
     assert manifest["cancelled"] and len(manifest["clips"]) == 2 and len(list(folder.glob("part_*"))) == 2
     with zipfile.ZipFile(folder.with_suffix(".zip")) as archive:
         assert sum(name.endswith(".wav") for name in archive.namelist()) == 2
+    run = page.run(str(studio_ckpt), "sample", "all", 3.0, None, 2, 0, 2, False, None, None, 0.5, "", 1, 0.25,
+                   me, progress=lambda *args, **kwargs: None)
+    assert next(run)[0] == "0 of 6 clips"
+    page.cancel(me)  # before the first clip: the page still gets its last word
+    assert [update[0] for update in run][-1].startswith("cancelled after 0 of 6 clips in ")
 
 
 def test_keep_spans_parse_or_say_what_is_wrong():
