@@ -41,7 +41,7 @@ def free_port() -> int:
 @contextmanager
 def running_studio(arguments: list[str], log: Path, timeout: float = 60.0) -> Iterator[str]:
     """`python app.py <arguments> port=<free>` until the block ends; yields its URL. Its output goes
-    to `log`, a file: a pipe nobody reads while the page runs fills up and stalls the server."""
+    to `log`, a file: a pipe nobody reads while the page runs could fill up and stall the server."""
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
     with open(log, "wb") as sink:
