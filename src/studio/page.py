@@ -77,7 +77,7 @@ class Page:
         can overwrite the final word."""
         if not ckpt:
             raise gr.Error("pick a model first")
-        stop = self.stop.setdefault(request.session_hash, threading.Event())
+        stop = self.stop_event(request)
         stop.clear()
         wanted = Request(mode=mode, label=None if label in (None, NO_LABEL) else label, cfg_scale=float(cfg),
                          sampler=sampler or None, steps=int(steps), seed=int(seed), clips=int(clips),
@@ -95,9 +95,13 @@ class Page:
             made = f"cancelled after {len(batch.clips)} of {batch.total}" if batch.cancelled else f"done: {len(batch.clips)}"
             yield self.results(batch, f"{made} clips in {batch.folder}", str(zip_batch(batch.folder)))
 
+    def stop_event(self, request: gr.Request) -> threading.Event:
+        """The flag this browser session's Cancel sets and its running batch reads."""
+        return self.stop.setdefault(request.session_hash, threading.Event())
+
     def cancel(self, request: gr.Request) -> str:
         """Ask this session's running batch to stop; the clip in progress finishes first."""
-        self.stop.setdefault(request.session_hash, threading.Event()).set()
+        self.stop_event(request).set()
         return "cancelling after the clip in progress"
 
     @staticmethod
