@@ -28,7 +28,7 @@ from scoring import generate_clips, noised
 from src.data.synth import reference_kit
 from src.generation.checkpoint import load_model
 from src.metrics.aligned import ALIGNED_FRAMES, ALIGNED_MELS, aligned_logmel
-from src.networks.conditioning import WithLabels
+from src.networks.conditioning import WithLabels, one_label
 from src.processes.gate import gate_power, split_gate
 from src.utils.cli import parse_cli, run_cli
 
@@ -52,7 +52,7 @@ def tail_levels(model, x0: torch.Tensor, label: int, t: float, seed: int) -> tup
     bands = slice(model.representation.low_channels, x0.shape[1])
     tail = slice(x0.shape[-1] // 3, x0.shape[-1])
     x_t, times = noised(model, x0, t, seed)
-    network = WithLabels(model.network, torch.full((len(x0),), label, dtype=torch.long))
+    network = WithLabels(model.network, one_label(label, len(x0)))
     _, log_power = split_gate(network(x_t, times), x_t)
     gate = gate_power(log_power)[:, bands, tail].mean(dim=(1, 2))
     true = x0[:, bands, tail].square().mean(dim=(1, 2)).clamp_min(1e-12)

@@ -21,6 +21,7 @@ from common import markdown_table
 from scoring import floor_scores, scale_cells
 from src.generation.checkpoint import load_model
 from src.networks.base import Network
+from src.networks.conditioning import one_label
 from src.samplers.base import Denoiser
 from src.samplers.registry import sample
 from src.utils.cli import parse_cli, run_cli
@@ -35,8 +36,7 @@ class SwitchedLabels:
 
     def __call__(self, x: torch.Tensor, c_noise: torch.Tensor) -> torch.Tensor:
         label = self.early if float(c_noise.flatten()[0]) > self.switch else self.late
-        labels = None if label is None else torch.full((x.shape[0],), label, dtype=torch.long, device=x.device)
-        return self.network(x, c_noise, labels)
+        return self.network(x, c_noise, one_label(label, x.shape[0], x.device))
 
 
 @torch.no_grad()

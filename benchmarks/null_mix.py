@@ -25,7 +25,7 @@ import torch
 from common import markdown_table
 from src.checkpoints.files import read_checkpoint
 from src.generation.checkpoint import load_model
-from src.networks.conditioning import WithLabels
+from src.networks.conditioning import WithLabels, one_label
 from src.samplers.base import Denoiser
 from src.utils.cli import parse_cli, run_cli
 
@@ -35,8 +35,8 @@ def clean_predictions(model, x: torch.Tensor, level: torch.Tensor) -> dict[str |
     """x0 predicted from x at `level` through the null label (key None) and through every label."""
     predictions = {}
     for index, name in [(None, None), *enumerate(model.labels)]:
-        labels = None if index is None else torch.full((x.shape[0],), index, dtype=torch.long, device=x.device)
-        predictions[name], _ = Denoiser(model.process, WithLabels(model.network, labels)).predict(x, level)
+        network = WithLabels(model.network, one_label(index, x.shape[0], x.device))
+        predictions[name], _ = Denoiser(model.process, network).predict(x, level)
     return predictions
 
 

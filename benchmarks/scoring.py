@@ -13,6 +13,7 @@ from src.data.synth import reference_kit
 from src.metrics.audio_sets import kit_hits_per_kind
 from src.metrics.scale import score_against_floor
 from src.models.diffusion_module import AudioDiffusionModule
+from src.networks.conditioning import one_label
 from src.processes.base import per_item
 from src.representations.waveform import WaveformRepresentation
 
@@ -38,8 +39,8 @@ def generate_clips(model: AudioDiffusionModule, num_samples: int, steps: int, se
     noise = model.noise(num_samples, torch.Generator().manual_seed(seed))
     clips = []
     for chunk in noise.split(batch):
-        labels = None if label is None else torch.full((len(chunk),), label, dtype=torch.long)
-        clips.append(model.generate_from_noise(chunk, steps, sampler, labels=labels, cfg_scale=cfg_scale))
+        clips.append(model.generate_from_noise(chunk, steps, sampler, labels=one_label(label, len(chunk)),
+                                               cfg_scale=cfg_scale))
     return torch.cat(clips)
 
 

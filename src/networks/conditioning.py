@@ -49,6 +49,11 @@ class Guided:
         return unconditional + self.scale * (labelled - unconditional)
 
 
+def one_label(label: int | None, batch: int, device: torch.device | str | None = None) -> torch.Tensor | None:
+    """Class id `label` for each of `batch` items, or None (the null label) for label None."""
+    return None if label is None else torch.full((batch,), label, dtype=torch.long, device=device)
+
+
 def null_labels_like(labels: torch.Tensor, num_classes: int) -> torch.Tensor:
     """The null label in the form of `labels`: class id `num_classes`, or its one-hot weights."""
     if labels.is_floating_point():

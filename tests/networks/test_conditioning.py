@@ -6,7 +6,7 @@ import pytest
 import torch
 from diffusers import UNet2DModel
 
-from src.networks.conditioning import Guided, WithLabels, drop_labels
+from src.networks.conditioning import Guided, WithLabels, drop_labels, one_label
 from src.networks.unet2d import UNet2DNetwork
 from src.networks.unetv0 import UNetV0Network
 
@@ -70,3 +70,9 @@ def test_label_dropout_rate():
     assert set(dropped.unique().tolist()) == {0, 3}
     assert abs((dropped == 3).float().mean().item() - 0.1) < 0.01
     assert torch.equal(drop_labels(labels, 0.0, 3), labels)
+
+
+def test_one_label_gives_a_class_id_per_item_or_the_null_label():
+    assert one_label(None, 3) is None
+    ids = one_label(2, 3)
+    assert ids.dtype == torch.long and ids.tolist() == [2, 2, 2]
