@@ -53,7 +53,7 @@ def tail_levels(model, x0: torch.Tensor, label: int, t: float, seed: int) -> tup
     tail = slice(x0.shape[-1] // 3, x0.shape[-1])
     x_t, times = noised(model, x0, t, seed)
     network = WithLabels(model.network, one_label(label, len(x0)))
-    _, log_power = split_gate(network(x_t, times), x_t)
+    _, log_power = split_gate(network(x_t, model.process.network_time(times)), x_t)
     gate = gate_power(log_power)[:, bands, tail].mean(dim=(1, 2))
     true = x0[:, bands, tail].square().mean(dim=(1, 2)).clamp_min(1e-12)
     return (10 * torch.log10(true)).numpy(), (10 * torch.log10(gate)).numpy()

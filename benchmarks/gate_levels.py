@@ -39,7 +39,7 @@ def class_means(levels: torch.Tensor, names: list[str], low: int, frames: int) -
 @torch.no_grad()
 def gate_levels(model, x_t: torch.Tensor, times: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
     """The gate's log power for x_t at `times` under `labels` (None: the null label)."""
-    return split_gate(WithLabels(model.network, labels)(x_t, times), x_t)[1]
+    return split_gate(WithLabels(model.network, labels)(x_t, model.process.network_time(times)), x_t)[1]
 
 
 def main(argv: list[str]) -> None:

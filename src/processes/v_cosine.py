@@ -17,6 +17,11 @@ from src.processes.gate import gated_v, level_error
 from src.processes.weighting import SpectralLevelWeighting
 
 
+# sigma / alpha from 10 to 3000 (t from 0.937 to 0.9998): where a loud, nearly fixed part of a class
+# (a kick's low path, hundreds of times the noise summed over the clip) is told from the noise
+HIGH_NOISE_RATIOS = (10.0, 3000.0)
+
+
 class VCosineProcess(Process):
     """`time_power` > 1 draws training times as u ** time_power (u uniform): more of training at low
     noise, where a clip's quiet tail is told apart from hiss; 1 (the default) is ADP's uniform draw.
@@ -41,6 +46,12 @@ class VCosineProcess(Process):
     fifty's), and the last step leaves sigma times the network's error there in every band the gate
     shuts: steady tones under each hat. None (the default) spaces the grid down to 0, as ADP does.
 
+    `log_snr_input` s > 0 hands the network c_noise = ln(sigma / alpha) / s, clipped to [-1, 1],
+    instead of t. UNetV0's noise embedding is a Fourier feature of slow, learned frequencies, so on
+    t it barely tells t = 0.95 from t = 0.995, where sigma / alpha grows tenfold and a class with a
+    loud early part (a kick's low path) is decided; on the log ratio (EDM's c_noise) that stretch
+    is a third of the range. None (the default, and every earlier checkpoint) hands it t, as ADP.
+
     `min_snr_gamma` g weights each clip's loss by min(SNR, g) / (SNR + 1), SNR = alpha^2 / sigma^2:
     the clean-clip error then counts min(SNR, g) times (Hang et al. 2023, "Min-SNR"), so the few
     nearly clean draws, whose errors v's 1 / sigma^2 makes largest, stop dominating a batch's
@@ -60,8 +71,15 @@ class VCosineProcess(Process):
     def __init__(self, time_power: float = 1.0, weighting: SpectralLevelWeighting | None = None,
                  gate: bool = False, cosine_spacing: float = 0.0, min_snr_gamma: float | None = None,
                  gate_level_weight: float = 0.0, gate_level_skip: int = 0,
-                 gate_level_power_channels: int = 0, min_noise_ratio: float | None = None) -> None:
+                 gate_level_power_channels: int = 0, min_noise_ratio: float | None = None,
+                 log_snr_input: float | None = None, high_noise_share: float = 0.0) -> None:
         super().__init__()
+        if not 0.0 <= high_noise_share < 1.0:
+            raise ValueError(f"process.high_noise_share must be in [0, 1), got {high_noise_share}")
+        self.high_noise_share = high_noise_share
+        if log_snr_input is not None and log_snr_input <= 0:
+            raise ValueError(f"process.log_snr_input must be positive or null (the network reads t), got {log_snr_input}")
+        self.log_snr_input = log_snr_input
         if gate_level_weight < 0 or (gate_level_weight and not gate):
             raise ValueError(f"process.gate_level_weight must be 0 (off) or positive with a gate "
                              f"(model.network.gate=true), got {gate_level_weight} with gate={gate}")
@@ -101,6 +119,14 @@ class VCosineProcess(Process):
         angle = torch.as_tensor(t) * math.pi / 2
         return torch.cos(angle), torch.sin(angle)
 
+    def network_time(self, t: torch.Tensor) -> torch.Tensor:
+        """The c_noise the network reads at times t: t itself, or the scaled log of sigma / alpha."""
+        if self.log_snr_input is None:
+            return t
+        # tan(pi t / 2) = sigma / alpha; its log is clipped where it leaves [-s, s] (t = 0 and 1 included)
+        ratio = torch.tan(torch.as_tensor(t, dtype=torch.float64) * math.pi / 2).clamp_min(1e-300)
+        return (ratio.log() / self.log_snr_input).clamp(-1.0, 1.0).to(torch.as_tensor(t).dtype)
+
     def schedule(self, steps: int) -> torch.Tensor:
         self.check_steps(steps)
         if self.min_noise_ratio is None:
@@ -125,10 +151,12 @@ class VCosineProcess(Process):
         t = torch.rand(x0.shape[0], device=x0.device)  # ADP draws the times first, then the noise
         if self.time_power != 1.0:
             t = t ** self.time_power
+        if self.high_noise_share:
+            t = self.with_high_noise(t)
         noise = torch.randn_like(x0)
         alpha, sigma = (per_item(s, x0) for s in self.alpha_sigma(t))
         x_t = alpha * x0 + sigma * noise
-        output = network(x_t, t)
+        output = network(x_t, self.network_time(t))
         error = self.v_from_output(output, x_t, alpha, sigma) - (alpha * noise - sigma * x0)
         if self.min_snr_gamma is not None:
             error = error * self.snr_weight(alpha, sigma).sqrt()
@@ -138,6 +166,13 @@ class VCosineProcess(Process):
                                                                 self.gate_level_power_channels)
         return loss
 
+    def with_high_noise(self, t: torch.Tensor) -> torch.Tensor:
+        """t with a `high_noise_share` of its items redrawn in HIGH_NOISE_RATIOS, evenly in log ratio."""
+        high = torch.rand_like(t) < self.high_noise_share
+        low, top = (math.log(r) for r in HIGH_NOISE_RATIOS)
+        log_ratio = low + (top - low) * torch.rand_like(t)
+        return torch.where(high, 2.0 / math.pi * torch.atan(log_ratio.exp()), t)
+
     def snr_weight(self, alpha: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
         """min(SNR, gamma) / (SNR + 1): with SNR = alpha^2 / sigma^2 and alpha^2 + sigma^2 = 1 it is
         min(alpha^2, gamma sigma^2), finite at both ends of the path."""
@@ -145,7 +180,7 @@ class VCosineProcess(Process):
 
     def predict_v(self, network: NetworkFn, x_t: torch.Tensor, t: torch.Tensor,
                   alpha: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
-        return self.v_from_output(network(x_t, t), x_t, alpha, sigma)
+        return self.v_from_output(network(x_t, self.network_time(t)), x_t, alpha, sigma)
 
     def v_from_output(self, output: torch.Tensor, x_t: torch.Tensor, alpha: torch.Tensor,
                       sigma: torch.Tensor) -> torch.Tensor:

@@ -105,16 +105,19 @@ def test_each_process_learns_two_clusters_in_seconds(name):
     assert after < 0.15 and after < 0.4 * before, f"{name}: cluster error {before:.3f} -> {after:.3f}"
 
 
+def seen_times(process, batch: int) -> torch.Tensor:
+    """The c_noise a process hands its network in one seeded training step on a batch of zeros."""
+    seen = []
+    network = lambda x, c: (seen.append(c.clone()), torch.zeros_like(x))[1]  # noqa: E731
+    torch.manual_seed(0)
+    process.loss(network, torch.zeros(batch, 1, 4))
+    return seen[0]
+
+
 def test_v_cosine_time_power_trains_more_at_low_noise(monkeypatch):
     from src.processes.v_cosine import VCosineProcess
 
-    seen = []
-    network = lambda x, t: (seen.append(t.clone()), torch.zeros_like(x))[1]  # noqa: E731
-    torch.manual_seed(0)
-    VCosineProcess(time_power=3.0).loss(network, torch.zeros(4096, 1, 8))
-    torch.manual_seed(0)
-    VCosineProcess().loss(network, torch.zeros(4096, 1, 8))
-    skewed, uniform = seen
+    skewed, uniform = seen_times(VCosineProcess(time_power=3.0), 4096), seen_times(VCosineProcess(), 4096)
     assert torch.allclose(skewed, uniform ** 3)  # the same draws, raised to the power
     assert (skewed < 0.125).float().mean() > 0.45 and abs((uniform < 0.125).float().mean() - 0.125) < 0.02
     with pytest.raises(ValueError, match="time_power"):
@@ -173,6 +176,42 @@ def test_v_cosine_min_noise_ratio_ends_the_spacing_near_clean_at_any_step_count(
     assert float(spaced_to_zero[-2]) > 10 * float(VCosineProcess(cosine_spacing=1.0, min_noise_ratio=0.002).schedule(10)[-2])
     with pytest.raises(ValueError, match="min_noise_ratio"):
         VCosineProcess(min_noise_ratio=0.0)
+
+
+def test_v_cosine_log_snr_input_hands_the_network_the_scaled_log_noise_ratio_in_training_and_sampling():
+    from src.processes.v_cosine import VCosineProcess
+
+    process = VCosineProcess(log_snr_input=8.0)
+    c_noise = seen_times(process, 256)
+    torch.manual_seed(0)
+    t = torch.rand(256)  # the process's own draw
+    assert torch.allclose(c_noise, (torch.tan(t * math.pi / 2).log() / 8.0).clamp(-1, 1), atol=1e-5)
+    seen = []
+    network = lambda x, c: (seen.append(c.clone()), torch.zeros_like(x))[1]  # noqa: E731
+    process.denoise(network, torch.zeros(3, 1, 8), torch.tensor(0.99))
+    assert seen[-1].tolist() == pytest.approx([math.log(math.tan(0.99 * math.pi / 2)) / 8.0] * 3, rel=1e-5)
+    ends = process.network_time(torch.tensor([0.0, 0.5, 1.0]))  # both ends clipped, the middle at 0
+    assert ends.tolist() == pytest.approx([-1.0, 0.0, 1.0], abs=1e-6)
+    # the noisiest twentieth of the path spans a third of the network's range, not a twentieth
+    top = process.network_time(torch.tensor([0.95, 0.999]))
+    assert float(top[1] - top[0]) > 0.45
+    assert VCosineProcess().network_time(torch.tensor([0.3])).tolist() == pytest.approx([0.3])  # ADP's t by default
+    with pytest.raises(ValueError, match="log_snr_input"):
+        VCosineProcess(log_snr_input=0.0)
+
+
+def test_v_cosine_high_noise_share_redraws_that_share_of_training_times_near_t_1():
+    from src.processes.v_cosine import HIGH_NOISE_RATIOS, VCosineProcess
+
+    shifted, uniform = seen_times(VCosineProcess(high_noise_share=0.25), 20000), seen_times(VCosineProcess(), 20000)
+    redrawn = shifted != uniform
+    assert abs(float(redrawn.float().mean()) - 0.25) < 0.02  # the rest keep the uniform draw
+    ratio = torch.tan(shifted[redrawn].double() * math.pi / 2)
+    assert float(ratio.min()) >= HIGH_NOISE_RATIOS[0] * 0.999 and float(ratio.max()) <= HIGH_NOISE_RATIOS[1] * 1.001
+    assert abs(float((ratio.log() < math.log(math.sqrt(10.0 * 3000.0))).double().mean()) - 0.5) < 0.03  # even in log ratio
+    assert float((shifted > 0.99).float().mean()) > 10 * float((uniform > 0.99).float().mean())
+    with pytest.raises(ValueError, match="high_noise_share"):
+        VCosineProcess(high_noise_share=1.0)
 
 
 def test_spectral_weighting_favours_the_bins_a_clip_leaves_quiet():
