@@ -3,7 +3,7 @@ against the guidance scale.
 
     python benchmarks/conditional_quality.py ckpt=<run>/checkpoints/last.ckpt [per_label=16] [steps=50]
         [scales=[0,1,2,3,5,7]] [seed=0] [sampler=<name>] [eta=<noise>] [pictures=<folder>] [picture_scale=<scale>]
-        [min_noise_ratio=<r>]
+        [min_noise_ratio=<r>] [shift=<s>]
 
 Every label is sampled from the same `per_label` noises at each scale. Clips are scored against a
 held-out kit from the demo's synthesiser (seed 777): the whole set on the floor scale (Fréchet ratio,
@@ -15,7 +15,8 @@ show. The unconditional row samples the null label, as `generate.py` does withou
 class at `picture_scale` (default: the model's own scale), and kit_vs_null_label.png the kit above the
 first six clips of the null label. `min_noise_ratio` scores a v_cosine model
 with its sampling times stopped at sigma / alpha = r before the last step (src/processes/v_cosine.py),
-whatever the model was trained with: the same weights on another grid."""
+whatever the model was trained with: the same weights on another grid; `shift` likewise scores a
+rectified-flow model with its sampling times shifted towards noise (src/processes/rectified_flow.py)."""
 
 from __future__ import annotations
 
@@ -60,13 +61,24 @@ def set_min_noise_ratio(process, ratio: float, ckpt: str) -> None:
     process.min_noise_ratio = ratio  # the process checks the value
 
 
+def set_shift(process, shift: float, ckpt: str) -> None:
+    """The sampling grid's shift towards noise, on a loaded rectified-flow process."""
+    if not hasattr(process, "shift"):
+        raise ValueError(f"shift needs a rectified_flow model; {ckpt} samples with {process.describe()}")
+    if shift <= 0:
+        raise ValueError(f"shift must be positive (1: an even grid), got {shift}")
+    process.shift = shift
+
+
 def main(argv: list[str]) -> None:
     args = parse_cli({"ckpt": "???", "per_label": 16, "steps": 50, "scales": [0, 1, 2, 3, 5, 7], "seed": 0,
                       "sampler": None, "eta": None, "pictures": None, "picture_scale": None,
-                      "min_noise_ratio": None}, argv)
+                      "min_noise_ratio": None, "shift": None}, argv)
     model, config = load_model(args.ckpt)
     if args.min_noise_ratio is not None:
         set_min_noise_ratio(model.process, float(args.min_noise_ratio), args.ckpt)
+    if args.shift is not None:
+        set_shift(model.process, float(args.shift), args.ckpt)
     sampler = args.sampler
     if args.eta is not None:  # the ancestral sampler's noise: the model's default sampler then carries it
         model.sampler, model.eta, sampler = sampler or model.sampler, float(args.eta), None

@@ -1,5 +1,5 @@
 """benchmarks/conditional_quality.py on a tiny untrained waveform checkpoint with the kit's labels
-(debug=tiny: 1024 samples at 8 kHz), and its sampling-grid override."""
+(debug=tiny: 1024 samples at 8 kHz), and its sampling-grid overrides."""
 
 from __future__ import annotations
 
@@ -42,3 +42,21 @@ def test_min_noise_ratio_sets_a_v_cosine_grid_and_refuses_others(monkeypatch):
         set_min_noise_ratio(process, 0.0, "run.ckpt")
     with pytest.raises(ValueError, match="v_cosine model; run.ckpt"):
         set_min_noise_ratio(EDMProcess(), 0.002, "run.ckpt")
+
+
+def test_shift_moves_a_rectified_flow_grid_towards_noise_and_refuses_others(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    from conditional_quality import set_shift
+    from src.processes.rectified_flow import RectifiedFlowProcess
+    from src.processes.v_cosine import VCosineProcess
+
+    process = RectifiedFlowProcess()
+    even = process.schedule(10)
+    set_shift(process, 3.0, "run.ckpt")
+    shifted = process.schedule(10)
+    assert shifted[0] == even[0] == 1.0 and shifted[-1] == even[-1] == 0.0
+    assert bool((shifted[1:-1] > even[1:-1]).all())  # every step in between sits nearer noise
+    with pytest.raises(ValueError, match="positive"):
+        set_shift(process, 0.0, "run.ckpt")
+    with pytest.raises(ValueError, match="rectified_flow model; run.ckpt"):
+        set_shift(VCosineProcess(), 3.0, "run.ckpt")
