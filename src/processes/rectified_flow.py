@@ -27,11 +27,22 @@ class RectifiedFlowProcess(Process):
 
     def __init__(self, logit_mean: float = 0.0, logit_std: float = 1.0, shift: float = 1.0) -> None:
         super().__init__()
-        if logit_std <= 0 or shift <= 0:
-            raise ValueError(f"logit_std and shift must be positive, got {logit_std} and {shift}")
+        if logit_std <= 0:
+            raise ValueError(f"logit_std must be positive, got {logit_std}")
         self.logit_mean = logit_mean
         self.logit_std = logit_std
         self.shift = shift
+
+    @property
+    def shift(self) -> float:
+        return self._shift
+
+    @shift.setter
+    def shift(self, shift: float) -> None:
+        # A setter, so a loaded model sampled on another grid (benchmarks) is checked as config is.
+        if shift <= 0:
+            raise ValueError(f"shift must be positive (1: an even grid), got {shift}")
+        self._shift = shift
 
     def alpha_sigma(self, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         t = torch.as_tensor(t)

@@ -18,7 +18,7 @@ from src.processes.weighting import SpectralLevelWeighting
 
 
 # sigma / alpha from 10 to 3000 (t from 0.937 to 0.9998): where a loud, nearly fixed part of a class
-# (a kick's low path, hundreds of times the noise summed over the clip) is told from the noise
+# (a kick's low path) begins to show through the noise, and the null label chooses a class
 HIGH_NOISE_RATIOS = (10.0, 3000.0)
 
 
