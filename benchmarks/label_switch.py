@@ -28,8 +28,9 @@ from src.utils.cli import parse_cli, run_cli
 
 
 class SwitchedLabels:
-    """`network` under class `early` (None: the null label) at noise times above `switch`, and
-    under `late` at and below it. Every item of a batch shares one time, as samplers call it."""
+    """`network` under class `early` (None: the null label) where the c_noise it is handed is above
+    `switch` (a switch time in the network's c_noise: `switch_in_c_noise`), and under `late` at and
+    below it. Every item of a batch shares one time, as samplers call it."""
 
     def __init__(self, network: Network, early: int | None, late: int | None, switch: float) -> None:
         self.network, self.early, self.late, self.switch = network, early, late, switch
@@ -39,12 +40,21 @@ class SwitchedLabels:
         return self.network(x, c_noise, one_label(label, x.shape[0], x.device))
 
 
+def switch_in_c_noise(process, switch: float) -> float:
+    """The switch time as the c_noise the network reads: a v_cosine process may hand it the log
+    noise ratio instead of t (`log_snr_input`); other processes here hand it t."""
+    if getattr(process, "log_snr_input", None) is None:
+        return switch
+    return float(process.network_time(torch.tensor(switch)))  # in the float32 the sampler hands it
+
+
 @torch.no_grad()
 def switched_clips(model, early: int | None, late: int | None, switch: float, samples: int, steps: int,
                    seed: int, batch: int = 16) -> torch.Tensor:
     """Audio of `samples` clips from the null label's seeded noise, sampled with the switch."""
     noise = model.noise(samples, torch.Generator().manual_seed(seed))
-    denoiser = Denoiser(model.process, SwitchedLabels(model.network, early, late, switch))
+    switched = SwitchedLabels(model.network, early, late, switch_in_c_noise(model.process, switch))
+    denoiser = Denoiser(model.process, switched)
     sampler = model.make_sampler(None)
     tensors = [sample(denoiser, chunk.to(model.device), steps, sampler) for chunk in noise.split(batch)]
     return model.decode_audio(torch.cat(tensors))

@@ -34,6 +34,20 @@ def test_the_early_label_holds_above_the_switch_time_and_the_late_one_at_and_bel
     assert [labels for _, labels in network.calls] == [[1, 1], None, None]  # at 0.9, 0.5 (the switch) and 0.1
 
 
+def test_the_switch_follows_a_process_that_hands_the_network_the_log_noise_ratio(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    from label_switch import SwitchedLabels, switch_in_c_noise
+    from src.processes.v_cosine import VCosineProcess
+
+    process = VCosineProcess(log_snr_input=8.0)
+    network = RecordingNetwork()
+    switched = SwitchedLabels(network, early=1, late=None, switch=switch_in_c_noise(process, 0.99))
+    for t in (0.995, 0.99, 0.5):
+        process.denoise(switched, torch.zeros(2, 1, 4), torch.tensor(t))
+    assert [labels for _, labels in network.calls] == [[1, 1], None, None]  # above, at and below t = 0.99
+    assert switch_in_c_noise(VCosineProcess(), 0.99) == 0.99  # a process that hands the network t
+
+
 def test_a_switch_below_every_time_samples_the_label_alone(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
     from label_switch import switched_clips
