@@ -1,0 +1,38 @@
+"""benchmarks/mel_ceiling.py on small held-out kits: a row per window size, the class ceilings per kit
+seed, the latent family's mel, and the one-line error for an experiment without a mel."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from tests.benchmarks.scripts import table_rows
+from tests.conftest import ROOT
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "benchmarks/mel_ceiling.py", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_each_window_size_gets_its_overall_and_per_class_ceiling():
+    result = run("exp=mel_diffusion_demo", "n_ffts=[1024,256]", "per_kind=4", "kit_seeds=[5,6]")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "64 mels, hop 128, 32 Griffin-Lim iterations" in result.stdout  # the demo's own settings
+    rows = table_rows(result.stdout, "exp=mel_diffusion_demo")
+    assert [row[:2] for row in rows] == [["1024", "64"], ["256", "16"]]
+    for row in rows:
+        assert float(row[2]) > 0
+        per_class = [[float(v) for v in cell.split(" / ")] for cell in row[3:]]
+        assert len(per_class) == 3 and all(len(values) == 2 and min(values) > 0 for values in per_class)
+    assert rows[0][2:] != rows[1][2:]  # the window changes the round trip
+
+
+def test_the_latent_familys_mel_is_read_and_a_waveform_experiment_is_refused():
+    result = run("exp=latent_diffusion_demo", "per_kind=4", "kit_seeds=[5]")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "hop 256, 16 Griffin-Lim iterations" in result.stdout
+    assert table_rows(result.stdout, "exp=latent_diffusion_demo")[0][0] == "1024"  # its own n_fft by default
+    refused = run("exp=drum_diffusion_demo")
+    assert refused.returncode == 1
+    assert "exp=drum_diffusion_demo has no mel representation" in refused.stderr
