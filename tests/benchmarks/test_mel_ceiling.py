@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 from tests.benchmarks.scripts import table_rows
+from tests.latent_helpers import LENGTH, MEL, save_vae_checkpoint, tiny_vae_module
 from tests.conftest import ROOT
 
 
@@ -18,7 +19,7 @@ def run(*args: str) -> subprocess.CompletedProcess:
 def test_each_window_size_gets_its_overall_and_per_class_ceiling():
     result = run("exp=mel_diffusion_demo", "n_ffts=[1024,256]", "per_kind=4", "kit_seeds=[5,6]")
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "64 mels, hop 128, 32 Griffin-Lim iterations" in result.stdout  # the demo's own settings
+    assert "64 mels, n_fft 1024, hop 128, 32 Griffin-Lim iterations" in result.stdout  # the demo's own settings
     rows = table_rows(result.stdout, "exp=mel_diffusion_demo")
     assert [row[:2] for row in rows] == [["1024", "64"], ["256", "16"]]
     for row in rows:
@@ -36,3 +37,17 @@ def test_the_latent_familys_mel_is_read_and_a_waveform_experiment_is_refused():
     refused = run("exp=drum_diffusion_demo")
     assert refused.returncode == 1
     assert "exp=drum_diffusion_demo has no mel representation" in refused.stderr
+
+
+def test_a_row_per_vae_on_the_experiments_mel_settings(tmp_path):
+    vae = save_vae_checkpoint(tiny_vae_module(), tmp_path / "vae.ckpt")
+    mel = [f"model.representation.mel.{key}={value}" for key, value in MEL.items() if key != "sample_rate"]
+    overrides = ",".join([f"audio.sample_rate={MEL['sample_rate']}", f"audio.length={LENGTH}", *mel])
+    result = run("exp=latent_diffusion_demo", f"overrides=[{overrides}]", f"vaes=[{vae}]", "per_kind=4",
+                 "kit_seeds=[5]")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "16 mels, n_fft 256, hop 64, 4 Griffin-Lim iterations" in result.stdout
+    rows = table_rows(result.stdout, "exp=latent_diffusion_demo")
+    assert len(rows) == 1 and rows[0][0] == str(vae) and float(rows[0][1]) > 0
+    mismatched = run("exp=latent_diffusion_demo", f"vaes=[{vae}]", "per_kind=4", "kit_seeds=[5]")
+    assert mismatched.returncode == 1 and "vae.ckpt" in mismatched.stderr  # trained on other mel settings
