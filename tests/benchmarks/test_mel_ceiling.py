@@ -37,6 +37,8 @@ def test_the_latent_familys_mel_is_read_and_a_waveform_experiment_is_refused():
     refused = run("exp=drum_diffusion_demo")
     assert refused.returncode == 1
     assert "exp=drum_diffusion_demo has no mel representation" in refused.stderr
+    both = run("exp=latent_diffusion_demo", "n_ffts=[512]", "vaes=[some.ckpt]")
+    assert both.returncode == 1 and "give n_ffts (mel settings) or vaes" in both.stderr
 
 
 def test_a_row_per_vae_on_the_experiments_mel_settings(tmp_path):
