@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import sys
 import tempfile
-from collections.abc import Callable
 
 import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, open_dict
 
 from common import experiment_config, markdown_table
+from scoring import round_trip
 from src.data.synth import DRUM_KINDS, reference_kit
 from src.metrics.audio_sets import kit_hits_per_kind
 from src.metrics.by_label import label_report
@@ -48,10 +48,6 @@ def mel_settings(exp: str, overrides: list[str]) -> DictConfig:
     if rep.get("_target_") != f"{MelRepresentation.__module__}.{MelRepresentation.__name__}":
         raise ValueError(f"exp={exp} has no mel representation (model.representation is {rep.get('_target_')})")
     return rep
-
-
-def round_trip(rep: Representation) -> Callable[[torch.Tensor], torch.Tensor]:
-    return lambda audio: rep.decode(rep.encode(audio)).float().clamp(-1, 1)
 
 
 def class_ceilings(rep: Representation, reference: torch.Tensor, labels: list[str], kit_seed: int,

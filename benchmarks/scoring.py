@@ -3,6 +3,7 @@ held-out synthetic kit, and format the scores as table cells."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -15,6 +16,7 @@ from src.metrics.scale import score_against_floor
 from src.models.diffusion_module import AudioDiffusionModule
 from src.networks.conditioning import one_label
 from src.processes.base import per_item
+from src.representations.base import Representation
 from src.representations.waveform import WaveformRepresentation
 
 
@@ -68,15 +70,19 @@ def save_sheet(rows: list[torch.Tensor], sample_rate: int, path: Path, tile: int
     sheet.save(path)
 
 
+def round_trip(rep: Representation, device: torch.device | str = "cpu") -> Callable[[torch.Tensor], torch.Tensor]:
+    """Audio -> audio through `rep` and back on `device`, clipped to [-1, 1]: what a ceiling scores."""
+    return lambda x: rep.decode(rep.encode(x.to(device))).float().clamp(-1, 1)
+
+
 def floor_scores(model: AudioDiffusionModule, audio: torch.Tensor, seed: int, bootstrap: int = 200) -> dict:
     """The floor scale of `audio` against a held-out kit made like the demo's data (synthesiser seed 777,
     each half as large as the generated set); mel and latent representations add their round-trip ceiling."""
     rep = model.representation
     reference, labels = reference_kit(kit_hits_per_kind(len(audio)), rep.sample_rate, rep.channels, rep.length)
     lossless = isinstance(rep, WaveformRepresentation)  # mel and latent round trips lose something: score it
-    round_trip = None if lossless else (lambda x: rep.decode(rep.encode(x.to(model.device))).float().clamp(-1, 1))
     return score_against_floor(audio, reference, labels, rep.sample_rate, bootstrap=bootstrap, seed=seed,
-                               round_trip=round_trip).to_dict()
+                               round_trip=None if lossless else round_trip(rep, model.device)).to_dict()
 
 
 def scale_cells(result: dict) -> list[str]:
