@@ -1,14 +1,16 @@
 """How often, and by how much, `trainer.gradient_clip_val` clips a waveform model's training steps.
 
     python benchmarks/grad_norms.py ckpt=<run>/checkpoints/last.ckpt [batches=60] [batch_size=8]
-        [clips=[0.1,0.3,1.0]] [seed=0]
+        [clips=[0.1,0.3,1.0]] [seed=0] [lead_channels=<n> lead_weight=<w> [lead_weight_above=<t>]]
 
 Draws `batches` training batches from a fresh kit of the demo's synthesiser (seed 4242, the model's
 rate and length, each clip with its label when the model has labels), computes the model's own
 training loss on each (times and noise drawn as in training) and the norm of its gradient over
 all weights. Reports the quantiles of the norms and losses, the share of batches each clip value
 would scale down (and the median factor it scales them by), and the batches with the largest norms;
-for a model with labels, the same quantiles over batches that hold one class each.
+for a model with labels, the same quantiles over batches that hold one class each. The `lead_*`
+options measure a v_cosine model's gradients under that loss weighting instead of its own
+(src/processes/v_cosine.py): the same weights, another loss.
 A loss whose few largest terms dominate shows as a long upper tail: a clip value near the median
 then evens out the steps, where one far above it lets those few batches steer training."""
 
@@ -22,6 +24,7 @@ from common import markdown_table
 from src.data.synth import reference_kit
 from src.generation.checkpoint import load_model
 from src.models.diffusion_module import WithLabels
+from src.processes.v_cosine import VCosineProcess
 from src.utils.cli import parse_cli, run_cli
 
 KIT_SEED = 4242
@@ -48,6 +51,18 @@ def batch_norms(model, kit: torch.Tensor, labels: list[str], batches: int, batch
     return torch.tensor(norms), torch.tensor(losses)
 
 
+def weigh_lead(process, channels: int | None, weight: float | None, above: float) -> None:
+    """Give a v_cosine `process` the lead weighting (channels, weight, above), checked as config is."""
+    if channels is None and weight is None:
+        return
+    if not isinstance(process, VCosineProcess):
+        sys.exit(f"lead_weight needs a v_cosine model; this one is {type(process).__name__}")
+    checked = VCosineProcess(lead_channels=channels or 0, lead_weight=1.0 if weight is None else weight,
+                             lead_weight_above=above)
+    process.lead_channels, process.lead_weight = checked.lead_channels, checked.lead_weight
+    process.lead_weight_above = checked.lead_weight_above
+
+
 def quantile_cells(values: torch.Tensor) -> list[str]:
     return [f"{v:.3f}" for v in values.quantile(torch.tensor(QUANTILES, dtype=values.dtype)).tolist()]
 
@@ -62,11 +77,13 @@ def clip_rows(norms: torch.Tensor, clips: list[float]) -> list[list[str]]:
 
 
 def main(argv: list[str]) -> None:
-    args = parse_cli({"ckpt": None, "batches": 60, "batch_size": 8, "clips": [0.1, 0.3, 1.0], "seed": 0}, argv)
+    args = parse_cli({"ckpt": None, "batches": 60, "batch_size": 8, "clips": [0.1, 0.3, 1.0], "seed": 0,
+                       "lead_channels": None, "lead_weight": None, "lead_weight_above": 0.0}, argv)
     if not args.ckpt:
         sys.exit("benchmarks/grad_norms.py needs ckpt=<run>/checkpoints/last.ckpt")
     model, _ = load_model(args.ckpt)
     model.train()
+    weigh_lead(model.process, args.lead_channels, args.lead_weight, args.lead_weight_above)
     rep = model.representation
     kit, labels = reference_kit(max(4, args.batch_size), rep.sample_rate, rep.channels, rep.length, seed=KIT_SEED)
     norms, losses = batch_norms(model, kit, labels, args.batches, args.batch_size, args.seed)

@@ -63,7 +63,12 @@ class VCosineProcess(Process):
     default) trains the gate through the v error alone. `gate_level_skip` leaves that many leading
     channels to the v error alone (a waveform's low path, whose samples a level per element cannot
     shape: see configs/model/process/v_cosine.yaml). `gate_level_power_channels` fits the first that
-    many of the rest by their mean power (Itakura-Saito) instead of their mean log (src/processes/gate.py)."""
+    many of the rest by their mean power (Itakura-Saito) instead of their mean log (src/processes/gate.py).
+
+    `lead_weight` w makes the v error of the first `lead_channels` channels count w times in the draws
+    above t = `lead_weight_above`. A waveform's low path travels at a gain g (src/representations/
+    lowband.py), so near pure noise, where v is nearly minus the clean clip, a kick there gives its
+    batch g^2 times the error; w = 1 / g^2 counts it as at unit gain. 1 (the default) is ADP's MSE."""
 
     name = "v_cosine"
     default_sampler = "ddim"
@@ -72,8 +77,13 @@ class VCosineProcess(Process):
                  gate: bool = False, cosine_spacing: float = 0.0, min_snr_gamma: float | None = None,
                  gate_level_weight: float = 0.0, gate_level_skip: int = 0,
                  gate_level_power_channels: int = 0, min_noise_ratio: float | None = None,
-                 log_snr_input: float | None = None, high_noise_share: float = 0.0) -> None:
+                 log_snr_input: float | None = None, high_noise_share: float = 0.0,
+                 lead_channels: int = 0, lead_weight: float = 1.0, lead_weight_above: float = 0.0) -> None:
         super().__init__()
+        if lead_channels < 0 or lead_weight <= 0 or not 0.0 <= lead_weight_above < 1.0:
+            raise ValueError(f"process.lead_channels must be 0 or more, lead_weight positive and lead_weight_above "
+                             f"in [0, 1), got {lead_channels}, {lead_weight} and {lead_weight_above}")
+        self.lead_channels, self.lead_weight, self.lead_weight_above = lead_channels, lead_weight, lead_weight_above
         if not 0.0 <= high_noise_share < 1.0:
             raise ValueError(f"process.high_noise_share must be in [0, 1), got {high_noise_share}")
         self.high_noise_share = high_noise_share
@@ -158,6 +168,8 @@ class VCosineProcess(Process):
         x_t = alpha * x0 + sigma * noise
         output = network(x_t, self.network_time(t))
         error = self.v_from_output(output, x_t, alpha, sigma) - (alpha * noise - sigma * x0)
+        if self.lead_channels and self.lead_weight != 1.0:
+            error = self.weigh_lead(error, t)
         if self.min_snr_gamma is not None:
             error = error * self.snr_weight(alpha, sigma).sqrt()
         loss = self.weighting(error, x0, alpha, sigma) if self.weighting is not None else error.pow(2).mean()
@@ -165,6 +177,13 @@ class VCosineProcess(Process):
             loss = loss + self.gate_level_weight * level_error(output, x0, self.gate_level_skip,
                                                                 self.gate_level_power_channels)
         return loss
+
+    def weigh_lead(self, error: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """`error` with its first `lead_channels` channels scaled by sqrt(lead_weight) (so their squares
+        count lead_weight times) in the items drawn above t = `lead_weight_above`."""
+        scale = torch.where(t > self.lead_weight_above, math.sqrt(self.lead_weight), 1.0).to(error.dtype)
+        lead = error[:, :self.lead_channels] * per_item(scale, error)
+        return torch.cat([lead, error[:, self.lead_channels:]], dim=1)
 
     def with_high_noise(self, t: torch.Tensor) -> torch.Tensor:
         """t with a `high_noise_share` of its items redrawn in HIGH_NOISE_RATIOS, evenly in log ratio."""

@@ -22,3 +22,13 @@ def test_norms_quantiles_and_the_share_each_clip_value_scales_down(tmp_path):
     by_class = table_rows(result.stdout, "Gradient norms of batches that hold one class each")
     assert sorted(row[0] for row in by_class) == ["hihat", "kick", "snare"]
     assert all([float(cell) for cell in row[1:]] == sorted(float(cell) for cell in row[1:]) for row in by_class)
+
+
+def test_lead_weight_measures_the_same_batches_under_that_loss(tmp_path):
+    ckpt = waveform_checkpoint(tmp_path, labelled=False)
+    args = ("batches=4", "batch_size=2", "clips=[1]")
+    plain, weighted = (run_script("grad_norms.py", ckpt, *args, *extra)
+                       for extra in ((), ("lead_channels=64", "lead_weight=0.0001")))
+    assert plain.returncode == 0 and weighted.returncode == 0, weighted.stderr[-2000:]
+    losses = [[float(row[2]) for row in table_rows(result.stdout, "4 kit batches of 2")] for result in (plain, weighted)]
+    assert all(w < p for p, w in zip(*losses))  # the same draws, every channel's v error nearly off

@@ -214,6 +214,33 @@ def test_v_cosine_high_noise_share_redraws_that_share_of_training_times_near_t_1
         VCosineProcess(high_noise_share=1.0)
 
 
+def test_v_cosine_lead_weight_scales_the_leading_channels_error_above_its_time_only():
+    from src.processes.v_cosine import VCosineProcess
+
+    torch.manual_seed(0)
+    x0 = torch.randn(64, 3, 16)
+    x0[:, :1] *= 6.0  # a loud leading channel, as a waveform's low path at gain 6
+    zero = lambda x, c: torch.zeros_like(x)  # noqa: E731
+    def loss(process):
+        torch.manual_seed(1)
+        return float(process.loss(zero, x0))
+    plain, weighted = loss(VCosineProcess()), loss(VCosineProcess(lead_channels=1, lead_weight=1 / 36))
+    torch.manual_seed(1)
+    t = torch.rand(64)  # the process's own draw, then its noise
+    noise = torch.randn_like(x0)
+    alpha, sigma = (per_item(s, x0) for s in VCosineProcess().alpha_sigma(t))
+    squares = (alpha * noise - sigma * x0).square()
+    assert plain == pytest.approx(float(squares.mean()), rel=1e-5)
+    assert weighted == pytest.approx(float(torch.cat([squares[:, :1] / 36, squares[:, 1:]], 1).mean()), rel=1e-5)
+    above = VCosineProcess(lead_channels=1, lead_weight=1 / 36, lead_weight_above=0.9)
+    late = (t > 0.9)[:, None, None] & (torch.arange(3) < 1)[None, :, None]
+    assert loss(above) == pytest.approx(float(torch.where(late, squares / 36, squares).mean()), rel=1e-5)
+    assert loss(VCosineProcess(lead_channels=1)) == pytest.approx(plain)  # weight 1: plain MSE
+    for bad in ({"lead_weight": 0.0}, {"lead_channels": -1}, {"lead_weight_above": 1.0}):
+        with pytest.raises(ValueError, match="lead_"):
+            VCosineProcess(**bad)
+
+
 def test_spectral_weighting_favours_the_bins_a_clip_leaves_quiet():
     from src.processes.v_cosine import VCosineProcess
     from src.processes.weighting import SpectralLevelWeighting, buried_share
