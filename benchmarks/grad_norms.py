@@ -51,7 +51,7 @@ def batch_norms(model, kit: torch.Tensor, labels: list[str], batches: int, batch
     return torch.tensor(norms), torch.tensor(losses)
 
 
-def weigh_lead(process, channels: int | None, weight: float | None, above: float) -> None:
+def set_lead_weight(process, channels: int | None, weight: float | None, above: float) -> None:
     """Give a v_cosine `process` the lead weighting (channels, weight, above), checked as config is."""
     if channels is None and weight is None:
         return
@@ -83,7 +83,7 @@ def main(argv: list[str]) -> None:
         sys.exit("benchmarks/grad_norms.py needs ckpt=<run>/checkpoints/last.ckpt")
     model, _ = load_model(args.ckpt)
     model.train()
-    weigh_lead(model.process, args.lead_channels, args.lead_weight, args.lead_weight_above)
+    set_lead_weight(model.process, args.lead_channels, args.lead_weight, args.lead_weight_above)
     rep = model.representation
     kit, labels = reference_kit(max(4, args.batch_size), rep.sample_rate, rep.channels, rep.length, seed=KIT_SEED)
     norms, losses = batch_norms(model, kit, labels, args.batches, args.batch_size, args.seed)

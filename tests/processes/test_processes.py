@@ -221,6 +221,7 @@ def test_v_cosine_lead_weight_scales_the_leading_channels_error_above_its_time_o
     x0 = torch.randn(64, 3, 16)
     x0[:, :1] *= 6.0  # a loud leading channel, as a waveform's low path at gain 6
     zero = lambda x, c: torch.zeros_like(x)  # noqa: E731
+
     def loss(process):
         torch.manual_seed(1)
         return float(process.loss(zero, x0))
