@@ -14,8 +14,10 @@ the ceiling column of conditional_quality.py (the reference's own round trip on 
 A model in that representation cannot score below its row, class by class. Works for the mel
 family and for the latent family's mel (`model.representation.mel`); with `vaes`, each row is one
 VAE checkpoint (of `exp=vae_demo` or `exp=vae`) on the experiment's mel settings, its encoder's
-posterior mean decoded again, as the latent family's samples are. `overrides` go to the experiment's
-config (for instance another audio.sample_rate)."""
+posterior mean decoded again, as the latent family's samples are, with each class's latent level
+beside it: the RMS of its hits' latents at the latent family's scaling (1 / std over the first kit
+seed's hits), the size at which a latent diffusion model sees that class against its unit noise.
+`overrides` go to the experiment's config (for instance another audio.sample_rate)."""
 
 from __future__ import annotations
 
@@ -79,6 +81,15 @@ def through_vae(settings: DictConfig, vae: str) -> LatentRepresentation:
     return LatentRepresentation(instantiate(settings), vae, scaling_factor=1.0).eval()
 
 
+def latent_levels(rep: LatentRepresentation, args: DictConfig) -> str:
+    """Each class's latent RMS at the latent family's 1 / std scaling, on the first kit seed's hits."""
+    kit, kinds = reference_kit(args.per_kind, rep.sample_rate, rep.channels, rep.length, seed=args.kit_seeds[0])
+    z = rep.latents(kit)
+    z = z / z.std()
+    levels = [z[[i for i, k in enumerate(kinds) if k == kind]].square().mean().sqrt() for kind in sorted(DRUM_KINDS)]
+    return " / ".join(f"{float(level):.2f}" for level in levels)
+
+
 def main(argv: list[str]) -> None:
     args = parse_cli({"exp": "???", "overrides": [], "n_ffts": [], "vaes": [], "kit_seeds": [4242, 99],
                       "per_kind": 16, "seed": 0}, argv)
@@ -89,8 +100,12 @@ def main(argv: list[str]) -> None:
     if args.vaes:
         if args.n_ffts:
             raise ValueError("give n_ffts (mel settings) or vaes (each VAE on the experiment's mel settings), not both")
-        header = ["VAE", "ceiling Fréchet / floor", *classes]
-        rows = [[str(vae), *ceiling_cells(through_vae(settings, str(vae)), args)] for vae in args.vaes]
+        levels = f"latent RMS at 1 / std: {' / '.join(sorted(DRUM_KINDS))}"
+        header = ["VAE", "ceiling Fréchet / floor", *classes, levels]
+        rows = []
+        for vae in args.vaes:
+            rep = through_vae(settings, str(vae))
+            rows.append([str(vae), *ceiling_cells(rep, args), latent_levels(rep, args)])
     else:
         header = ["n_fft", "window (ms)", "ceiling Fréchet / floor", *classes]
         rows = []

@@ -51,5 +51,9 @@ def test_a_row_per_vae_on_the_experiments_mel_settings(tmp_path):
     assert "16 mels, n_fft 256, hop 64, 4 Griffin-Lim iterations" in result.stdout
     rows = table_rows(result.stdout, "exp=latent_diffusion_demo")
     assert len(rows) == 1 and rows[0][0] == str(vae) and float(rows[0][1]) > 0
+    levels = [float(level) for level in rows[0][-1].split(" / ")]  # hihat, kick, snare latents at 1 / std
+    assert len(levels) == 3 and all(level > 0 for level in levels)
+    # equal shares of hits: their mean square is the latents' mean square at unit std, at least 1
+    assert sum(level ** 2 for level in levels) / 3 > 0.95
     mismatched = run("exp=latent_diffusion_demo", f"vaes=[{vae}]", "per_kind=4", "kit_seeds=[5]")
     assert mismatched.returncode == 1 and "vae.ckpt" in mismatched.stderr  # trained on other mel settings
