@@ -6,9 +6,9 @@ from __future__ import annotations
 from tests.benchmarks.scripts import run_script, table_rows, waveform_checkpoint
 
 
-def test_norms_quantiles_and_the_share_each_clip_value_scales_down(tmp_path):
-    result = run_script("grad_norms.py", waveform_checkpoint(tmp_path), "batches=6", "batch_size=2",
-                        "clips=[0.000001,1000000]")
+def test_norms_quantiles_clip_shares_and_the_same_batches_under_a_lead_weight(tmp_path):
+    ckpt = waveform_checkpoint(tmp_path)
+    result = run_script("grad_norms.py", ckpt, "batches=6", "batch_size=2", "clips=[0.000001,1000000]")
     assert result.returncode == 0, result.stderr[-2000:]
     quantiles = table_rows(result.stdout, "6 kit batches of 2")
     assert [row[0] for row in quantiles] == ["0.1", "0.5", "0.9", "1"]
@@ -22,13 +22,9 @@ def test_norms_quantiles_and_the_share_each_clip_value_scales_down(tmp_path):
     by_class = table_rows(result.stdout, "Gradient norms of batches that hold one class each")
     assert sorted(row[0] for row in by_class) == ["hihat", "kick", "snare"]
     assert all([float(cell) for cell in row[1:]] == sorted(float(cell) for cell in row[1:]) for row in by_class)
-
-
-def test_lead_weight_measures_the_same_batches_under_that_loss(tmp_path):
-    ckpt = waveform_checkpoint(tmp_path, labelled=False)
-    args = ("batches=4", "batch_size=2", "clips=[1]")
-    plain, weighted = (run_script("grad_norms.py", ckpt, *args, *extra)
-                       for extra in ((), ("lead_channels=64", "lead_weight=0.0001")))
-    assert plain.returncode == 0 and weighted.returncode == 0, weighted.stderr[-2000:]
-    losses = [[float(row[2]) for row in table_rows(result.stdout, "4 kit batches of 2")] for result in (plain, weighted)]
-    assert all(w < p for p, w in zip(*losses))  # the same draws, every channel's v error nearly off
+    # the same batches under a lead weight that all but switches every channel's v error off
+    weighted = run_script("grad_norms.py", ckpt, "batches=6", "batch_size=2", "clips=[0.000001,1000000]",
+                          "lead_channels=64", "lead_weight=0.0001")
+    assert weighted.returncode == 0, weighted.stderr[-2000:]
+    losses = [[float(row[2]) for row in table_rows(out.stdout, "6 kit batches of 2")] for out in (result, weighted)]
+    assert all(w < p for p, w in zip(*losses))
