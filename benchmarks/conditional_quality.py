@@ -3,7 +3,7 @@ against the guidance scale.
 
     python benchmarks/conditional_quality.py ckpt=<run>/checkpoints/last.ckpt [per_label=16] [steps=50]
         [scales=[0,1,2,3,5,7]] [seed=0] [sampler=<name>] [eta=<noise>] [pictures=<folder>] [picture_scale=<scale>]
-        [min_noise_ratio=<r>] [shift=<s>]
+        [min_noise_ratio=<r>] [shift=<s>] [eps_scaling=<c>]
 
 Every label is sampled from the same `per_label` noises at each scale. Clips are scored against a
 held-out kit from the demo's synthesiser (seed 777): the whole set on the floor scale (Fréchet ratio,
@@ -16,7 +16,8 @@ class at `picture_scale` (default: the model's own scale), and kit_vs_null_label
 first six clips of the null label. `min_noise_ratio` scores a v_cosine model
 with its sampling times stopped at sigma / alpha = r before the last step (src/processes/v_cosine.py),
 whatever the model was trained with: the same weights on another grid; `shift` likewise scores a
-rectified-flow model with its sampling times shifted towards noise (src/processes/rectified_flow.py)."""
+rectified-flow model with its sampling times shifted towards noise (src/processes/rectified_flow.py), and
+`eps_scaling` samples with that exposure-bias correction instead of the model's (src/samplers/base.py)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ from src.data.synth import DRUM_KINDS, reference_kit
 from src.generation.checkpoint import load_model
 from src.metrics.audio_sets import kit_hits_per_kind
 from src.metrics.by_label import label_report
+from src.samplers.base import check_eps_scaling
 from src.utils.cli import parse_cli, run_cli
 
 
@@ -71,12 +73,14 @@ def set_shift(process, shift: float, ckpt: str) -> None:
 def main(argv: list[str]) -> None:
     args = parse_cli({"ckpt": "???", "per_label": 16, "steps": 50, "scales": [0, 1, 2, 3, 5, 7], "seed": 0,
                       "sampler": None, "eta": None, "pictures": None, "picture_scale": None,
-                      "min_noise_ratio": None, "shift": None}, argv)
+                      "min_noise_ratio": None, "shift": None, "eps_scaling": None}, argv)
     model, config = load_model(args.ckpt)
     if args.min_noise_ratio is not None:
         set_min_noise_ratio(model.process, float(args.min_noise_ratio), args.ckpt)
     if args.shift is not None:
         set_shift(model.process, float(args.shift), args.ckpt)
+    if args.eps_scaling is not None:
+        model.eps_scaling = check_eps_scaling(args.eps_scaling)
     sampler = args.sampler
     if args.eta is not None:  # the ancestral sampler's noise: the model's default sampler then carries it
         model.sampler, model.eta, sampler = sampler or model.sampler, float(args.eta), None
@@ -102,7 +106,8 @@ def main(argv: list[str]) -> None:
     # with scales=[] only the null label is sampled, and no classifier is fitted
     fitted = "" if accuracy is None else f"; k-NN classifier accuracy on held-out kit clips {accuracy:.2f}"
     sys.stdout.write(f"{config.get('task_name')}, step {step}: {total} clips per row ({args.per_label} per label), "
-                     f"{model.process.describe()}, sampler {used.name}{eta}, {args.steps} steps, seed {args.seed}"
+                     f"{model.process.describe()}, sampler {used.name}{eta}, eps_scaling {model.eps_scaling:g}, "
+                     f"{args.steps} steps, seed {args.seed}"
                      f"{fitted}\n")
     sys.stdout.write(markdown_table(["sampling", *SCALE_HEADER, "in requested class", "class Fréchet / class floor"],
                                     rows) + "\n")

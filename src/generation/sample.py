@@ -19,6 +19,7 @@ from src.generation.checkpoint import load_model
 from src.generation.modes.runners import NO_LABEL, mode_sampler, run_mode
 from src.models.diffusion_module import AudioDiffusionModule
 from src.representations.mel import save_mel_png
+from src.samplers.base import check_eps_scaling
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,7 @@ class GenerateArgs:
     length: int | None = None       # samples per clip (mode=sample); null = the training length
     sampler: str | None = None      # ddim | euler | heun | dpmpp_2m | ancestral | ddpm (default: the model's; other modes: ddim)
     eta: float | None = None        # ancestral sampler noise: 0 deterministic, 1 ancestral (default: the model's)
+    eps_scaling: float | None = None  # exposure-bias correction c: each predicted noise divided by 1 + c / steps; 0 = off (default: the model's)
     mode: str = "sample"            # sample | variation | inpaint | continue | interpolate
     init_audio: str | None = None   # input file (any rate/channels; cropped or zero-padded to the model's length)
     init_audio2: str | None = None  # second input (interpolate)
@@ -71,7 +73,7 @@ def describe_sampling(args: GenerateArgs, model: AudioDiffusionModule) -> dict[s
     guided = bool(model.labels) and args.label not in NO_LABEL and scale not in (0.0, 1.0)
     info = {"process": model.process.describe(), "sampler": sampler.name, "steps": args.steps,
             "network_evaluations_per_clip": sampler.evaluations(args.steps) * (2 if guided else 1),
-            "cfg_scale": scale if model.labels else None}
+            "cfg_scale": scale if model.labels else None, "eps_scaling": model.eps_scaling}
     log.info("%s, sampler %s: %d steps = %d network evaluations per clip", info["process"], info["sampler"],
              args.steps, info["network_evaluations_per_clip"])
     return info
@@ -87,6 +89,8 @@ def generate(args: GenerateArgs, loaded: tuple[AudioDiffusionModule, dict] | Non
     model, config = loaded if loaded is not None else load_model(args.ckpt, device)
     if args.adapter:
         model = apply_adapter(model, args.adapter)
+    if args.eps_scaling is not None:
+        model.eps_scaling = check_eps_scaling(args.eps_scaling)
     device = model.device
     sampling = describe_sampling(args, model)
     rate = model.representation.sample_rate

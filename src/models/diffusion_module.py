@@ -15,7 +15,7 @@ from src.networks.base import Network, NetworkFn
 from src.networks.conditioning import Guided, WithLabels, drop_labels
 from src.processes.base import Process
 from src.representations.base import Representation
-from src.samplers.base import Denoiser, Sampler
+from src.samplers.base import Denoiser, Sampler, check_eps_scaling
 from src.samplers.registry import make_sampler, sample
 
 
@@ -31,6 +31,8 @@ class AudioDiffusionModule(ConfiguredModule):
         scheduler: optional partial LR scheduler taking the optimizer; stepped every optimizer step.
         sampler: default sampler for validation samples and generation (null: the process's default).
         eta: default noise of the ancestral sampler (null: its own default, 1).
+        eps_scaling: exposure-bias correction c of every sampler (src/samplers/base.py, Denoiser): on a
+            grid of n steps the predicted noise is divided by 1 + c / n; 0 samples the network as trained.
         sample_steps: sampling steps used by validation-time generation.
         val_seed: seed for validation noise, so validation losses are comparable across the run.
         labels: the class vocabulary of a class-conditional model (train.py fills it from the data's
@@ -58,6 +60,7 @@ class AudioDiffusionModule(ConfiguredModule):
         cfg_dropout: float = 0.5,
         cfg_scale: float = 1.0,
         finetune: dict | None = None,
+        eps_scaling: float = 0.0,
     ) -> None:
         super().__init__(optimizer, scheduler)
         if not isinstance(network, Network) or not isinstance(process, Process):
@@ -74,6 +77,7 @@ class AudioDiffusionModule(ConfiguredModule):
         self.sampler = sampler or process.default_sampler
         self.eta = eta
         make_sampler(self.sampler, process, eta)  # a bad default fails at start, not at the first validation
+        self.eps_scaling = check_eps_scaling(eps_scaling)
         self.sample_steps = sample_steps
         self.val_seed = val_seed
         self.labels = check_vocabulary(labels, network.num_classes)
@@ -96,11 +100,12 @@ class AudioDiffusionModule(ConfiguredModule):
         """The denoiser for `labels` (one class id, or one row of mixing weights, per item; None:
         the null label) under classifier-free guidance `cfg_scale` (default: the model's)."""
         if labels is None:
-            return Denoiser(self.process, WithLabels(self.network, None))
+            return Denoiser(self.process, WithLabels(self.network, None), eps_scaling=self.eps_scaling)
         if not self.labels:
             raise ValueError("this model was trained without labels; sample it without label=")
         scale = self.cfg_scale if cfg_scale is None else cfg_scale
-        return Denoiser(self.process, Guided(self.network, labels.to(self.device), scale))
+        return Denoiser(self.process, Guided(self.network, labels.to(self.device), scale),
+                        eps_scaling=self.eps_scaling)
 
     def label_ids(self, names: Sequence[str]) -> torch.Tensor:
         """Class ids of label names; an unknown name is an error listing the known ones."""

@@ -50,6 +50,7 @@ class LatentDiffusionModule(AudioDiffusionModule):
         cfg_dropout: float = 0.5,
         cfg_scale: float = 1.0,
         finetune: dict | None = None,
+        eps_scaling: float = 0.0,
     ) -> None:
         if not isinstance(representation, LatentRepresentation):
             raise ValueError("model.representation must be a LatentRepresentation, "
@@ -60,7 +61,7 @@ class LatentDiffusionModule(AudioDiffusionModule):
         if scale_batches < 1:
             raise ValueError(f"model.scale_batches must be at least 1, got {scale_batches}")
         super().__init__(representation, network, process, optimizer, scheduler, sampler, eta, sample_steps, val_seed,
-                         labels, cfg_dropout, cfg_scale, finetune)
+                         labels, cfg_dropout, cfg_scale, finetune, eps_scaling)
         self.scale_batches = scale_batches
 
     def on_fit_start(self) -> None:

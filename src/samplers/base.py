@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import torch
 
@@ -20,13 +20,39 @@ from src.processes.base import Process, per_item
 StepHook = Callable[[torch.Tensor, int], torch.Tensor]
 
 
+def check_eps_scaling(value: float) -> float:
+    """`value` as a float, or a ValueError naming the setting."""
+    if not float(value) >= 0.0:  # also refuses NaN
+        raise ValueError(f"model.eps_scaling (eps_scaling=) must be 0 (off) or positive, got {value}")
+    return float(value)
+
+
 @dataclass
 class Denoiser:
+    """A process bound to a network.
+
+    `eps_scaling` c > 0 corrects the exposure bias of few-step sampling (Ning et al. 2024, "Epsilon
+    Scaling"): the sampler's inputs drift from what training showed the network, because each step
+    lands on an imperfect prediction, and a network handed such inputs overestimates the noise left.
+    On a grid of n steps every predicted noise is divided by 1 + c / n (`on_grid`), and the clean
+    prediction recomputed from it, so the correction follows the step size. 0 = as trained."""
+
     process: Process
     network: NetworkFn
+    eps_scaling: float = field(default=0.0, kw_only=True)
+    eps_divisor: float = field(default=1.0, kw_only=True)  # set by on_grid
+
+    def __post_init__(self) -> None:
+        check_eps_scaling(self.eps_scaling)
 
     def levels(self, steps: int) -> torch.Tensor:
         return self.process.schedule(steps)
+
+    def on_grid(self, levels: torch.Tensor) -> Denoiser:
+        """This denoiser with its noise divisor set for the grid `levels` (one step fewer than levels)."""
+        if not self.eps_scaling:
+            return self
+        return replace(self, eps_divisor=1.0 + self.eps_scaling / max(len(levels) - 1, 1))
 
     def alpha_sigma(self, t: torch.Tensor, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """alpha(t), sigma(t) shaped to broadcast against `like`."""
@@ -34,7 +60,16 @@ class Denoiser:
         return per_item(alpha, like), per_item(sigma, like)
 
     def predict(self, x: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.process.denoise(self.network, x, t)
+        x0, eps = self.process.denoise(self.network, x, t)
+        if self.eps_divisor == 1.0:
+            return x0, eps
+        # x = alpha x0 + sigma eps holds for every process; where alpha = 0 (pure noise) x0 cannot be
+        # recovered from x, and the input is all noise anyway, so that level keeps its prediction
+        alpha, sigma = self.alpha_sigma(t, x)
+        scaled = eps / self.eps_divisor
+        signal = alpha.abs() > 1e-6
+        x0_scaled = (x - sigma * scaled) / torch.where(signal, alpha, torch.ones_like(alpha))
+        return torch.where(signal, x0_scaled, x0), torch.where(signal, scaled, eps)
 
 
 def noise_seeded_generators(noise: torch.Tensor) -> list[torch.Generator]:

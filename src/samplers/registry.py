@@ -61,4 +61,4 @@ def sample(denoiser: Denoiser, noise: torch.Tensor, steps: int, sampler: Sampler
     if generators is not None and len(generators) != noise.shape[0]:
         raise ValueError(f"got {len(generators)} generators for a batch of {noise.shape[0]}")
     x = denoiser.process.prior(noise, levels[0])
-    return sampler.run(denoiser, x, levels, generators=generators)
+    return sampler.run(denoiser.on_grid(levels), x, levels, generators=generators)

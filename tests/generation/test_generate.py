@@ -32,6 +32,16 @@ def test_same_seed_same_audio_any_batch_size(ckpt, tmp_path):
     assert abs(a - b).max() <= 2 / 32768 and abs(a - c).max() > 0.01
 
 
+def test_eps_scaling_overrides_the_checkpoint_and_is_recorded(ckpt, tmp_path):
+    off = run(ckpt, tmp_path / "off", num_samples=1, seed=7, eps_scaling=0.0)
+    on = run(ckpt, tmp_path / "on", num_samples=1, seed=7, eps_scaling=1.0)
+    assert off["sampling"]["eps_scaling"] == 0.0 and on["sampling"]["eps_scaling"] == 1.0
+    a, b = (sf.read(tmp_path / d / "sample_000.wav")[0] for d in ("off", "on"))
+    assert abs(a - b).max() > 1e-3
+    with pytest.raises(ValueError, match="eps_scaling"):
+        run(ckpt, tmp_path / "bad", num_samples=1, eps_scaling=-1.0)
+
+
 def test_modes_write_wav_png_and_manifest_with_inputs(ckpt, tmp_path):
     source = write_tone(tmp_path / "in.flac", rate=22050, seconds=0.3, channels=2)
     manifest = run(ckpt, tmp_path / "v", mode="variation", init_audio=str(source), strength=0.4, num_samples=2)

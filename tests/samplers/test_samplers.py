@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from src.samplers.base import Denoiser
 from src.samplers.oracle import GaussianOracle as Oracle
 from src.samplers.registry import SAMPLERS, check_sampler, make_sampler, sample
 from tests.processes.helpers import PROCESSES, make_process
@@ -91,3 +92,35 @@ def test_evaluations_count_network_calls():
         sampler = make_sampler(name, process)
         sample(Counting(process, None), torch.randn(1, 1, 8), 6, sampler)
         assert len(calls) == sampler.evaluations(6), name
+
+
+@pytest.mark.parametrize("name", ["v_cosine", "edm", "rectified_flow"])
+def test_eps_scaling_divides_the_predicted_noise_by_one_plus_c_over_the_steps(name):
+    process = make_process(name)
+    network = lambda x, c_noise: 0.5 * x + 0.1  # noqa: E731 - any fixed function of the input serves
+    plain = Denoiser(process, network)
+    scaled = Denoiser(process, network, eps_scaling=0.2)
+    levels = process.schedule(10)
+    on_grid = scaled.on_grid(levels)
+    assert plain.on_grid(levels) is plain and on_grid.eps_divisor == pytest.approx(1.02)
+    x = torch.randn(2, 1, 16, generator=torch.Generator().manual_seed(3))
+    t = levels[3]
+    (x0, eps), (x0_s, eps_s) = plain.predict(x, t), on_grid.predict(x, t)
+    assert torch.allclose(eps_s, eps / 1.02)
+    alpha, sigma = plain.alpha_sigma(t, x)
+    assert torch.allclose(alpha * x0_s + sigma * eps_s, x, atol=1e-5)  # still a split of the same input
+    noise = torch.randn(2, 1, 16, generator=torch.Generator().manual_seed(4))
+    ddim = make_sampler("ddim", process)
+    assert not torch.allclose(sample(plain, noise, 10, ddim), sample(scaled, noise, 10, ddim))
+
+
+def test_eps_scaling_keeps_the_prediction_at_pure_noise_and_refuses_negative_values():
+    process = make_process("v_cosine")  # its first level, t = 1, has alpha = 0
+    network = lambda x, c_noise: 0.5 * x  # noqa: E731
+    levels = process.schedule(10)
+    x = torch.randn(2, 1, 16, generator=torch.Generator().manual_seed(5))
+    plain, scaled = (Denoiser(process, network, eps_scaling=c).on_grid(levels) for c in (0.0, 0.5))
+    for a, b in zip(plain.predict(x, levels[0]), scaled.predict(x, levels[0])):
+        assert torch.equal(a, b)
+    with pytest.raises(ValueError, match="eps_scaling"):
+        Denoiser(process, network, eps_scaling=-0.1)

@@ -63,6 +63,7 @@ def masked_sample(denoiser: Denoiser, x: torch.Tensor, levels: torch.Tensor, sta
     sampler = sampler or DDIMSampler()
     generator = generator or torch.Generator().manual_seed(0)
     levels = levels.to(x.device)
+    denoiser = denoiser.on_grid(levels)
     if not isinstance(sampler, DDIMSampler):
         if resample > 1:
             raise ValueError(f"resample={resample} needs sampler=ddim (RePaint jumps back one DDIM step at a time)")
@@ -81,7 +82,9 @@ def masked_sample(denoiser: Denoiser, x: torch.Tensor, levels: torch.Tensor, sta
 
 @torch.no_grad()
 def ddim_invert(denoiser: Denoiser, x0: torch.Tensor, levels: torch.Tensor) -> torch.Tensor:
-    """Run DDIM backwards (clean -> noise), giving the latent noise that DDIM maps back to x0."""
+    """Run DDIM backwards (clean -> noise), giving the latent noise that DDIM maps back to x0.
+    It reads the network as trained: `eps_scaling` corrects the drift of sampling from noise, which
+    an inversion from real audio does not have."""
     x = x0
     levels = levels.to(x0.device).flip(0)
     for i in range(len(levels) - 1):
