@@ -54,7 +54,7 @@ def switched_clips(model, early: int | None, late: int | None, switch: float, sa
     """Audio of `samples` clips from the null label's seeded noise, sampled with the switch."""
     noise = model.noise(samples, torch.Generator().manual_seed(seed))
     switched = SwitchedLabels(model.network, early, late, switch_in_c_noise(model.process, switch))
-    denoiser = Denoiser(model.process, switched)
+    denoiser = Denoiser(model.process, switched, eps_scaling=model.eps_scaling)  # sampled as the model samples
     sampler = model.make_sampler(None)
     tensors = [sample(denoiser, chunk.to(model.device), steps, sampler) for chunk in noise.split(batch)]
     return model.decode_audio(torch.cat(tensors))

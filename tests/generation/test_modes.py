@@ -34,13 +34,14 @@ def gen(seed: int = 0) -> torch.Generator:
 
 
 def test_ddim_loop_equals_the_libraries_vsampler():
-    # ADP's VSampler calls its UNetV0 directly: no position channels, no gate, raw samples, even steps
+    # ADP's VSampler calls its UNetV0 directly: no position channels, no gate, raw samples, even steps,
+    # and no exposure-bias correction
     torch.manual_seed(0)
     model = hydra.utils.instantiate(compose_config([
         "exp=drum_diffusion_demo", "debug=tiny", "model/process=v_cosine", "model.network.position_features=0",
         "model.network.gate=false", "model.network.level_features=false",
         "model.representation.scale=1.0", "model.representation.mdct_bands=0",
-        "model.representation.mdct_low_bands=0"]).model).eval()
+        "model.representation.mdct_low_bands=0", "model.eps_scaling=0"]).model).eval()
     noise = torch.randn(2, 1, 1024, generator=gen())
     ours = masked_sample(model.denoiser, noise, model.denoiser.levels(STEPS))
     library = model.network.net  # ADP's own VSampler on the same UNetV0 weights
