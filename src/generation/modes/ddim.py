@@ -83,9 +83,10 @@ def masked_sample(denoiser: Denoiser, x: torch.Tensor, levels: torch.Tensor, sta
 @torch.no_grad()
 def ddim_invert(denoiser: Denoiser, x0: torch.Tensor, levels: torch.Tensor) -> torch.Tensor:
     """Run DDIM backwards (clean -> noise), giving the latent noise that DDIM maps back to x0.
-    It reads the network as trained: `eps_scaling` corrects the drift of sampling from noise, which
-    an inversion from real audio does not have."""
+    With the denoiser's `eps_scaling`, as `masked_sample` uses it on the same grid, so the two maps
+    stay each other's inverse (tests/generation/test_modes.py)."""
     x = x0
+    denoiser = denoiser.on_grid(levels)
     levels = levels.to(x0.device).flip(0)
     for i in range(len(levels) - 1):
         # Standard DDIM inversion: the noise predicted at the current level stands in for
