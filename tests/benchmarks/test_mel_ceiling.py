@@ -33,7 +33,7 @@ def test_the_latent_familys_mel_is_read_and_a_waveform_experiment_is_refused():
     result = run("exp=latent_diffusion_demo", "per_kind=4", "kit_seeds=[5]")
     assert result.returncode == 0, result.stderr[-2000:]
     assert "hop 256, 16 Griffin-Lim iterations" in result.stdout
-    assert table_rows(result.stdout, "exp=latent_diffusion_demo")[0][0] == "1024"  # its own n_fft by default
+    assert table_rows(result.stdout, "exp=latent_diffusion_demo")[0][0] == "768"  # its own n_fft by default
     refused = run("exp=drum_diffusion_demo")
     assert refused.returncode == 1
     assert "exp=drum_diffusion_demo has no mel representation" in refused.stderr
