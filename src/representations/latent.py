@@ -80,16 +80,24 @@ class LatentRepresentation(Representation):
         vae: a VAE checkpoint (`.ckpt` of `python train.py exp=vae`) or a diffusers AutoencoderKL folder
             (or a pipeline folder with `vqvae/`); read locally only.
         scaling_factor: multiplies the latents so they have about unit spread. Null: measured on the
-            training data at fit start (LatentDiffusionModule) as 1 / std of the latents. A folder's
-            own `scaling_factor` is ignored: diffusers fills in Stable Diffusion's 0.18215 for any VAE.
+            training data at fit start (LatentDiffusionModule) as latent_std / std of the latents. A
+            folder's own `scaling_factor` is ignored: diffusers fills in Stable Diffusion's 0.18215 for
+            any VAE.
+        latent_std: the spread a measured scaling factor gives the latents; 1 is Stable Diffusion's
+            unit spread. Under 1 the latents sit lower against the unit noise, so a fixed noise
+            schedule spends more of its training times and sampling steps where little of the clip
+            shows through (as a sampling shift towards noise does).
         vae_config: the VAE's architecture. Written into checkpoints by LatentDiffusionModule; when
             set, `vae` is not read and the weights come from the checkpoint's state_dict."""
 
     def __init__(self, mel: MelRepresentation, vae: str, scaling_factor: float | None = None,
-                 vae_config: Mapping | None = None) -> None:
+                 vae_config: Mapping | None = None, latent_std: float = 1.0) -> None:
         super().__init__(mel.sample_rate, mel.channels, mel.length)
         if scaling_factor is not None and not (math.isfinite(scaling_factor) and scaling_factor > 0):
             raise ValueError(f"scaling_factor must be a positive number or null (measure it), got {scaling_factor}")
+        if not (math.isfinite(latent_std) and latent_std > 0):
+            raise ValueError(f"model.representation.latent_std must be a positive number, got {latent_std}")
+        self.latent_std = float(latent_std)
         self.mel = mel
         self.vae_source = str(vae)
         if vae_config is not None:
@@ -150,7 +158,8 @@ class LatentRepresentation(Representation):
 
     @torch.no_grad()
     def measure_scaling_factor(self, batches: Iterable[torch.Tensor]) -> float:
-        """1 / std of the unscaled latents over `batches` (Stable Diffusion's `scaling_factor` recipe)."""
+        """latent_std / std of the unscaled latents over `batches` (Stable Diffusion's `scaling_factor`
+        recipe, at latent_std 1)."""
         device = self.scaling_factor.device
         total = squares = torch.zeros((), dtype=torch.float64, device=device)
         count = 0
@@ -162,7 +171,7 @@ class LatentRepresentation(Representation):
         std = float((squares / count - (total / count) ** 2).clamp_min(0.0).sqrt())
         if not std > 0:
             raise ValueError("the VAE's latents of the training data are constant; cannot scale them to unit spread")
-        return 1.0 / std
+        return self.latent_std / std
 
     def encode(self, audio: torch.Tensor) -> torch.Tensor:
         return self.latents(audio) * self.scale()

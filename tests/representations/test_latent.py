@@ -88,6 +88,18 @@ def test_measured_scale_is_one_over_the_latent_std(vae_ckpt):
         rep.measure_scaling_factor([])
 
 
+def test_latent_std_sets_the_measured_spread(vae_ckpt):
+    batches = [drum_audio(4, seed=s) for s in range(3)]
+    unit = latent(vae_ckpt, scaling_factor=None).measure_scaling_factor(batches)
+    lower = LatentRepresentation(MelRepresentation(**MEL), str(vae_ckpt), latent_std=0.75)
+    assert lower.measure_scaling_factor(batches) == pytest.approx(0.75 * unit, rel=1e-9)
+    lower.set_scaling_factor(lower.measure_scaling_factor(batches))
+    z = torch.cat([lower.encode(b) for b in batches])
+    assert z.std(correction=0).item() == pytest.approx(0.75, rel=1e-4)
+    with pytest.raises(ValueError, match="latent_std must be a positive number"):
+        LatentRepresentation(MelRepresentation(**MEL), str(vae_ckpt), latent_std=0.0)
+
+
 def test_state_dict_rebuilds_without_the_vae_file(vae_ckpt):
     rep = latent(vae_ckpt, scaling_factor=3.0)
     rebuilt = LatentRepresentation(MelRepresentation(**MEL), "/nowhere/vae.ckpt", vae_config=rep.vae_config())
