@@ -79,7 +79,7 @@ class LatentRepresentation(Representation):
         mel: the mel images the VAE autoencodes.
         vae: a VAE checkpoint (`.ckpt` of `python train.py exp=vae`) or a diffusers AutoencoderKL folder
             (or a pipeline folder with `vqvae/`); read locally only.
-        scaling_factor: multiplies the latents so they have about unit spread. Null: measured on the
+        scaling_factor: multiplies the latents so they have about latent_std spread. Null: measured on the
             training data at fit start (LatentDiffusionModule) as latent_std / std of the latents. A
             folder's own `scaling_factor` is ignored: diffusers fills in Stable Diffusion's 0.18215 for
             any VAE.
