@@ -22,8 +22,9 @@ def vae_ckpt(tmp_path_factory):
     return save_vae_checkpoint(tiny_vae_module(), tmp_path_factory.mktemp("vae") / "vae.ckpt")
 
 
-def latent(source, scaling_factor: float | None = 2.0, **mel) -> LatentRepresentation:
-    return LatentRepresentation(MelRepresentation(**{**MEL, **mel}), str(source), scaling_factor=scaling_factor)
+def latent(source, scaling_factor: float | None = 2.0, latent_std: float = 1.0, **mel) -> LatentRepresentation:
+    return LatentRepresentation(MelRepresentation(**{**MEL, **mel}), str(source), scaling_factor=scaling_factor,
+                                latent_std=latent_std)
 
 
 def test_the_vae_is_frozen_and_stays_in_eval_mode(vae_ckpt):
@@ -91,13 +92,14 @@ def test_measured_scale_is_one_over_the_latent_std(vae_ckpt):
 def test_latent_std_sets_the_measured_spread(vae_ckpt):
     batches = [drum_audio(4, seed=s) for s in range(3)]
     unit = latent(vae_ckpt, scaling_factor=None).measure_scaling_factor(batches)
-    lower = LatentRepresentation(MelRepresentation(**MEL), str(vae_ckpt), latent_std=0.75)
-    assert lower.measure_scaling_factor(batches) == pytest.approx(0.75 * unit, rel=1e-9)
-    lower.set_scaling_factor(lower.measure_scaling_factor(batches))
+    lower = latent(vae_ckpt, scaling_factor=None, latent_std=0.75)
+    measured = lower.measure_scaling_factor(batches)
+    assert measured == pytest.approx(0.75 * unit, rel=1e-9)
+    lower.set_scaling_factor(measured)
     z = torch.cat([lower.encode(b) for b in batches])
     assert z.std(correction=0).item() == pytest.approx(0.75, rel=1e-4)
     with pytest.raises(ValueError, match="latent_std must be a positive number"):
-        LatentRepresentation(MelRepresentation(**MEL), str(vae_ckpt), latent_std=0.0)
+        latent(vae_ckpt, latent_std=0.0)
 
 
 def test_state_dict_rebuilds_without_the_vae_file(vae_ckpt):
