@@ -43,6 +43,9 @@ class AudioDiffusionModule(ConfiguredModule):
             model alone, > 1 stronger adherence to the class).
         finetune: LoRA adapters and frozen parameters of the network (src/networks/adapters.py);
             part of the model, so a checkpoint rebuilds with its adapters.
+        null_copies: items of each training batch that are also denoised under the null label and
+            fitted to their labelled prediction (Process.with_null_copies); 0 trains the null label
+            on dropped labels alone (cfg_dropout).
     """
 
     def __init__(
@@ -61,6 +64,7 @@ class AudioDiffusionModule(ConfiguredModule):
         cfg_scale: float = 1.0,
         finetune: dict | None = None,
         eps_scaling: float = 0.0,
+        null_copies: int = 0,
     ) -> None:
         super().__init__(optimizer, scheduler)
         if not isinstance(network, Network) or not isinstance(process, Process):
@@ -86,6 +90,7 @@ class AudioDiffusionModule(ConfiguredModule):
                              f"got {cfg_dropout} and {cfg_scale}")
         self.cfg_dropout = cfg_dropout
         self.cfg_scale = cfg_scale
+        self.null_copies = check_null_copies(null_copies, self.labels, process)
         self.finetune = FinetuneSettings.from_config(finetune)
         freeze(self.network, self.finetune.freeze)
         if self.finetune.lora.rank:
@@ -144,7 +149,10 @@ class AudioDiffusionModule(ConfiguredModule):
 
     def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
         x, network = self.batch_network(batch)
-        loss = self.process.loss(network, x)
+        if self.null_copies:
+            loss = self.process.loss(network.with_null_copies(self.null_copies), x, self.null_copies)
+        else:
+            loss = self.process.loss(network, x)
         self.log("train/loss", loss, prog_bar=True, batch_size=x.shape[0])
         return loss
 
@@ -215,3 +223,16 @@ def check_vocabulary(labels: Sequence[str] | None, num_classes: int) -> tuple[st
         raise ValueError(f"model.labels has {len(names)} labels but model.network.num_classes={num_classes}; "
                          "they must agree (train.py sets both from the data's labels)")
     return names
+
+
+def check_null_copies(copies: int, labels: tuple[str, ...], process: Process) -> int:
+    """model.null_copies, checked: a count, on a class-conditional model, with a process that takes them."""
+    if copies < 0:
+        raise ValueError(f"model.null_copies must be 0 (off) or a number of items per batch, got {copies}")
+    if copies and not labels:
+        raise ValueError("model.null_copies trains the null label of a class-conditional model, but this one has no "
+                         "labels: set datamodule.dataset.labels, or model.null_copies=0")
+    if copies and not process.null_copies:
+        raise ValueError(f"model.null_copies is not supported by the {process.name} process "
+                         "(v_cosine and rectified_flow support it): set model.null_copies=0")
+    return copies

@@ -51,6 +51,7 @@ class LatentDiffusionModule(AudioDiffusionModule):
         cfg_scale: float = 1.0,
         finetune: dict | None = None,
         eps_scaling: float = 0.0,
+        null_copies: int = 0,
     ) -> None:
         if not isinstance(representation, LatentRepresentation):
             raise ValueError("model.representation must be a LatentRepresentation, "
@@ -61,7 +62,7 @@ class LatentDiffusionModule(AudioDiffusionModule):
         if scale_batches < 1:
             raise ValueError(f"model.scale_batches must be at least 1, got {scale_batches}")
         super().__init__(representation, network, process, optimizer, scheduler, sampler, eta, sample_steps, val_seed,
-                         labels, cfg_dropout, cfg_scale, finetune, eps_scaling)
+                         labels, cfg_dropout, cfg_scale, finetune, eps_scaling, null_copies)
         self.scale_batches = scale_batches
 
     def on_fit_start(self) -> None:

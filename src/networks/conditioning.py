@@ -25,6 +25,14 @@ class WithLabels:
     def __call__(self, x: torch.Tensor, c_noise: torch.Tensor) -> torch.Tensor:
         return self.network(x, c_noise, self.labels)
 
+    def with_null_copies(self, copies: int) -> WithLabels:
+        """The same network for the batch followed by copies of its first `copies` items (at most the
+        batch) under the null label: what a process's loss with null_copies calls."""
+        if self.labels is None:
+            raise ValueError("null-label copies need a labelled batch")
+        copied = null_labels_like(self.labels[:copies], self.network.num_classes)
+        return WithLabels(self.network, torch.cat([self.labels, copied]))
+
 
 class Guided:
     """Classifier-free guidance: f_null + scale * (f_label - f_null), both from one batched call.

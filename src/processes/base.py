@@ -40,6 +40,8 @@ class Process(nn.Module, ABC):
     samplers: tuple[str, ...] = PATH_SAMPLERS
     # True: the process reads a gated network's log-power channels (src/processes/gate.py)
     gate: bool = False
+    # True: `loss` also takes null_copies, the null label's copies (with_null_copies below)
+    null_copies: bool = False
 
     @abstractmethod
     def alpha_sigma(self, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -56,6 +58,25 @@ class Process(nn.Module, ABC):
     @abstractmethod
     def loss(self, network: NetworkFn, x0: torch.Tensor) -> torch.Tensor:
         """Scalar training loss for a batch of clean tensors: draws times and noise itself."""
+
+    @staticmethod
+    def with_null_copies(network: NetworkFn, x_t: torch.Tensor, c_noise: torch.Tensor,
+                         copies: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(the batch's output, its null-label copies' output or None) from one call of `network`.
+
+        With `copies` > 0 (model.null_copies) the first that many items (batches are shuffled) are
+        denoised a second time, at the same noisy input, and `network` must label those copies,
+        which follow the batch, with the null label (WithLabels.with_null_copies). The process fits
+        them to the labelled prediction there, detached, not to the clean item: over the items a
+        noisy input may have come from, the labelled predictions average to the unconditional one
+        (each class as likely as it is given that input), so this is the null label's usual target
+        with the spread of one clip's noise taken out. One call: a second, small one would cost
+        the CPU nearly as much as the batch (benchmarks/null_copies_cost.py)."""
+        if not copies:
+            return network(x_t, c_noise), None
+        batch = x_t.shape[0]
+        output = network(torch.cat([x_t, x_t[:copies]]), torch.cat([c_noise, c_noise[:copies]]))
+        return output[:batch], output[batch:]
 
     def check_steps(self, steps: int) -> None:
         if steps < 1:

@@ -98,11 +98,22 @@ def level_error(output: torch.Tensor, x0: torch.Tensor, skip: int = 0, power_cha
     without a label the mean log of a kick's loud low path and a hat's silence is 9 nats under
     their mean power, and the Wiener skip then shuts out what the noise begins to show of a kick
     (benchmarks/README.md, "the gate's level near t = 1")."""
-    _, log_power = split_gate(output, x0)
-    log_power, x0 = log_power[:, skip:], x0[:, skip:]
-    target = local_log_power(x0)
-    gap = target - log_power
-    gap = torch.where(target > LEVEL_FLOOR, gap, gap.clamp_max(0.0))  # at the floor: only a gate above it
+    return level_error_to(output, local_log_power(x0), skip, power_channels)
+
+
+def output_level(output: torch.Tensor) -> torch.Tensor:
+    """A gated network's log power as a level target: inside LOG_POWER_RANGE, floored at LEVEL_FLOOR
+    as local_log_power is (a teacher's level for level_error_to)."""
+    _, log_power = output.chunk(2, dim=1)
+    return log_power.clamp(*LOG_POWER_RANGE).clamp_min(LEVEL_FLOOR)
+
+
+def level_error_to(output: torch.Tensor, target: torch.Tensor, skip: int = 0, power_channels: int = 0) -> torch.Tensor:
+    """level_error against a given target level (log power per element, floored at LEVEL_FLOOR,
+    shaped like the clean tensor): the clean tensor's own (local_log_power), or a teacher's."""
+    _, log_power = split_gate(output, target)
+    gap = target[:, skip:] - log_power[:, skip:]
+    gap = torch.where(target[:, skip:] > LEVEL_FLOOR, gap, gap.clamp_max(0.0))  # at the floor: only a gate above it
     # summed part by part over all elements: no concatenated copy of the whole tensor at every step
     total = itakura_saito(gap[:, :power_channels]).sum() + gap[:, power_channels:].square().sum()
     return total / gap.numel()

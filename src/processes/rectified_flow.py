@@ -24,6 +24,7 @@ class RectifiedFlowProcess(Process):
 
     name = "rectified_flow"
     default_sampler = "dpmpp_2m"  # best per network evaluation on the exact-denoiser benchmark (benchmarks/README.md)
+    null_copies = True
 
     def __init__(self, logit_mean: float = 0.0, logit_std: float = 1.0, shift: float = 1.0) -> None:
         super().__init__()
@@ -59,11 +60,19 @@ class RectifiedFlowProcess(Process):
         t = per_item(t, x_t)
         return x_t - t * v, x_t + (1.0 - t) * v
 
-    def loss(self, network: NetworkFn, x0: torch.Tensor) -> torch.Tensor:
+    def loss(self, network: NetworkFn, x0: torch.Tensor, null_copies: int = 0) -> torch.Tensor:
+        """The batch's loss; with `null_copies` (at most the batch) also that of the null label's
+        copies of the first items (Process.with_null_copies), each counted as one more item."""
         t = torch.sigmoid(self.logit_mean + self.logit_std * torch.randn(x0.shape[0], device=x0.device))
         noise = torch.randn_like(x0)
         x_t = (1.0 - per_item(t, x0)) * x0 + per_item(t, x0) * noise
-        return F.mse_loss(network(x_t, t), noise - x0)
+        output, student = self.with_null_copies(network, x_t, t, null_copies)
+        loss = F.mse_loss(output, noise - x0)
+        if student is None:
+            return loss
+        k = student.shape[0]
+        null_loss = F.mse_loss(student, output[:k].detach())
+        return (x0.shape[0] * loss + k * null_loss) / (x0.shape[0] + k)
 
     def describe(self) -> str:
         return f"{self.name} (logit-normal {self.logit_mean}, {self.logit_std}; shift {self.shift})"

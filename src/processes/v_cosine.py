@@ -13,7 +13,7 @@ import torch
 
 from src.networks.base import NetworkFn
 from src.processes.base import Process, batch_times, per_item
-from src.processes.gate import gated_v, level_error
+from src.processes.gate import gated_v, level_error_to, local_log_power, output_level
 from src.processes.weighting import SpectralLevelWeighting
 
 
@@ -72,6 +72,7 @@ class VCosineProcess(Process):
 
     name = "v_cosine"
     default_sampler = "ddim"
+    null_copies = True
 
     def __init__(self, time_power: float = 1.0, weighting: SpectralLevelWeighting | None = None,
                  gate: bool = False, cosine_spacing: float = 0.0, min_snr_gamma: float | None = None,
@@ -157,7 +158,9 @@ class VCosineProcess(Process):
         v = self.predict_v(network, x_t, t, alpha, sigma)
         return alpha * x_t - sigma * v, sigma * x_t + alpha * v
 
-    def loss(self, network: NetworkFn, x0: torch.Tensor) -> torch.Tensor:
+    def loss(self, network: NetworkFn, x0: torch.Tensor, null_copies: int = 0) -> torch.Tensor:
+        """The batch's loss; with `null_copies` (at most the batch) also that of the null label's
+        copies of the first items (Process.with_null_copies), each counted as one more item."""
         t = torch.rand(x0.shape[0], device=x0.device)  # ADP draws the times first, then the noise
         if self.time_power != 1.0:
             t = t ** self.time_power
@@ -166,16 +169,32 @@ class VCosineProcess(Process):
         noise = torch.randn_like(x0)
         alpha, sigma = (per_item(s, x0) for s in self.alpha_sigma(t))
         x_t = alpha * x0 + sigma * noise
-        output = network(x_t, self.network_time(t))
-        error = self.v_from_output(output, x_t, alpha, sigma) - (alpha * noise - sigma * x0)
+        output, student = self.with_null_copies(network, x_t, self.network_time(t), null_copies)
+        level = local_log_power(x0) if self.gate_level_weight else None
+        loss = self.fit(output, x_t, t, alpha * noise - sigma * x0, level, x0)
+        if student is None:
+            return loss
+        k = student.shape[0]
+        teacher = output[:k].detach()
+        v_teacher = self.v_from_output(teacher, x_t[:k], alpha[:k], sigma[:k])
+        level = output_level(teacher) if self.gate_level_weight else None
+        null_loss = self.fit(student, x_t[:k], t[:k], v_teacher, level, x0[:k])
+        return (x0.shape[0] * loss + k * null_loss) / (x0.shape[0] + k)
+
+    def fit(self, output: torch.Tensor, x_t: torch.Tensor, t: torch.Tensor, v_target: torch.Tensor,
+            level: torch.Tensor | None, x0: torch.Tensor) -> torch.Tensor:
+        """The loss of `output` at x_t against `v_target` (and, with a level loss, a gate `level`);
+        x0 is the clean batch, which the spectral weighting reads."""
+        alpha, sigma = (per_item(s, x_t) for s in self.alpha_sigma(t))
+        error = self.v_from_output(output, x_t, alpha, sigma) - v_target
         if self.lead_channels and self.lead_weight != 1.0:
             error = self.weigh_lead(error, t)
         if self.min_snr_gamma is not None:
             error = error * self.snr_weight(alpha, sigma).sqrt()
         loss = self.weighting(error, x0, alpha, sigma) if self.weighting is not None else error.pow(2).mean()
         if self.gate_level_weight:
-            loss = loss + self.gate_level_weight * level_error(output, x0, self.gate_level_skip,
-                                                                self.gate_level_power_channels)
+            loss = loss + self.gate_level_weight * level_error_to(output, level, self.gate_level_skip,
+                                                                   self.gate_level_power_channels)
         return loss
 
     def weigh_lead(self, error: torch.Tensor, t: torch.Tensor) -> torch.Tensor:

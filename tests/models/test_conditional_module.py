@@ -10,6 +10,7 @@ import torch
 
 from src.models.diffusion_module import AudioDiffusionModule
 from src.networks.unetv0 import UNetV0Network
+from src.processes.edm import EDMProcess
 from src.processes.v_cosine import VCosineProcess
 from src.representations.waveform import WaveformRepresentation
 
@@ -17,13 +18,13 @@ LENGTH = 64
 pytestmark = pytest.mark.filterwarnings("ignore:You are trying to `self.log\\(\\)`")
 
 
-def module(cfg_dropout=0.1, cfg_scale=2.0, labels=("down", "up")):
+def module(cfg_dropout=0.1, cfg_scale=2.0, labels=("down", "up"), null_copies=0):
     network = UNetV0Network(in_channels=1, channels=[16, 16], factors=[1, 2], items=[1, 1], attentions=[0, 0],
                             attention_heads=2, attention_features=8, modulation_features=32,
                             num_classes=len(labels))
     return AudioDiffusionModule(WaveformRepresentation(8000, 1, LENGTH), network, VCosineProcess(),
                                 functools.partial(torch.optim.Adam, lr=3e-3), labels=labels,
-                                cfg_dropout=cfg_dropout, cfg_scale=cfg_scale)
+                                cfg_dropout=cfg_dropout, cfg_scale=cfg_scale, null_copies=null_copies)
 
 
 def batch(n=16):
@@ -52,9 +53,35 @@ def test_vocabulary_and_class_count_must_agree():
         module().training_step(batch(4)[0], 0)
 
 
-def test_a_conditional_model_learns_its_classes_apart():
+def test_null_copies_denoise_the_first_items_again_under_the_null_label():
+    seen = []
+    model = module(cfg_dropout=0.0, null_copies=2)
+    model.network.register_forward_pre_hook(
+        lambda net, args: seen.append((args[0].shape[0], None if args[2] is None else args[2].tolist())))
+    model.train()
+    model.training_step(batch(4), 0)
+    assert seen == [(6, [0, 1, 0, 1, 2, 2])]  # one call: the batch, then its first two items under the null label
+    model.eval()
+    model.validation_step(batch(4), 0)  # validation scores the batch alone
+    assert seen[1:] == [(4, [0, 1, 0, 1])]
+
+
+def test_null_copies_need_labels_and_a_process_that_takes_them():
+    network = module().network
+    with pytest.raises(ValueError, match="has no labels"):
+        AudioDiffusionModule(WaveformRepresentation(8000, 1, LENGTH), module(labels=()).network, VCosineProcess(),
+                             torch.optim.Adam, null_copies=2)
+    with pytest.raises(ValueError, match="not supported by the edm process"):
+        AudioDiffusionModule(WaveformRepresentation(8000, 1, LENGTH), network, EDMProcess(), torch.optim.Adam,
+                             labels=("down", "up"), null_copies=2)
+    with pytest.raises(ValueError, match="model.null_copies must be 0"):
+        module(null_copies=-1)
+
+
+@pytest.mark.parametrize("cfg_dropout, null_copies", [(0.1, 0), (0.0, 4)])
+def test_a_conditional_model_learns_its_classes_apart(cfg_dropout, null_copies):
     torch.manual_seed(0)
-    model = module()
+    model = module(cfg_dropout=cfg_dropout, null_copies=null_copies)
     optimizer = model.configure_optimizers()
     model.train()
     for step in range(150):
@@ -69,4 +96,5 @@ def test_a_conditional_model_learns_its_classes_apart():
         means[name] = audio.mean(dim=(1, 2))
     assert (means["down"] < -0.2).all() and (means["up"] > 0.2).all(), means
     unconditional = model.generate_from_noise(noise, steps=10).mean(dim=(1, 2))
-    assert (unconditional > 0.1).any() and (unconditional < -0.1).any()  # the null label learned both classes
+    # the null label learned both classes: from dropped labels, or from the labelled predictions alone
+    assert (unconditional > 0.1).any() and (unconditional < -0.1).any()
