@@ -232,7 +232,7 @@ def check_null_copies(copies: int, labels: tuple[str, ...], process: Process) ->
     if copies and not labels:
         raise ValueError("model.null_copies trains the null label of a class-conditional model, but this one has no "
                          "labels: set datamodule.dataset.labels, or model.null_copies=0")
-    if copies and not process.null_copies:
+    if copies and not process.takes_null_copies:
         raise ValueError(f"model.null_copies is not supported by the {process.name} process "
                          "(v_cosine and rectified_flow support it): set model.null_copies=0")
     return copies

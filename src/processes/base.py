@@ -41,7 +41,7 @@ class Process(nn.Module, ABC):
     # True: the process reads a gated network's log-power channels (src/processes/gate.py)
     gate: bool = False
     # True: `loss` also takes null_copies, the null label's copies (with_null_copies below)
-    null_copies: bool = False
+    takes_null_copies: bool = False
 
     @abstractmethod
     def alpha_sigma(self, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

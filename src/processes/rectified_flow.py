@@ -24,7 +24,7 @@ class RectifiedFlowProcess(Process):
 
     name = "rectified_flow"
     default_sampler = "dpmpp_2m"  # best per network evaluation on the exact-denoiser benchmark (benchmarks/README.md)
-    null_copies = True
+    takes_null_copies = True
 
     def __init__(self, logit_mean: float = 0.0, logit_std: float = 1.0, shift: float = 1.0) -> None:
         super().__init__()

@@ -72,7 +72,7 @@ class VCosineProcess(Process):
 
     name = "v_cosine"
     default_sampler = "ddim"
-    null_copies = True
+    takes_null_copies = True
 
     def __init__(self, time_power: float = 1.0, weighting: SpectralLevelWeighting | None = None,
                  gate: bool = False, cosine_spacing: float = 0.0, min_snr_gamma: float | None = None,
