@@ -78,6 +78,11 @@ class Process(nn.Module, ABC):
         output = network(torch.cat([x_t, x_t[:copies]]), torch.cat([c_noise, c_noise[:copies]]))
         return output[:batch], output[batch:]
 
+    @staticmethod
+    def with_copies_loss(loss: torch.Tensor, null_loss: torch.Tensor, batch: int, copies: int) -> torch.Tensor:
+        """The batch's mean loss and its null-label copies' as one mean: each copy counts as one more item."""
+        return (batch * loss + copies * null_loss) / (batch + copies)
+
     def check_steps(self, steps: int) -> None:
         if steps < 1:
             raise ValueError(f"steps must be at least 1, got {steps}")

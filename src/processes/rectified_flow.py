@@ -72,7 +72,7 @@ class RectifiedFlowProcess(Process):
             return loss
         k = student.shape[0]
         null_loss = F.mse_loss(student, output[:k].detach())
-        return (x0.shape[0] * loss + k * null_loss) / (x0.shape[0] + k)
+        return self.with_copies_loss(loss, null_loss, x0.shape[0], k)
 
     def describe(self) -> str:
         return f"{self.name} (logit-normal {self.logit_mean}, {self.logit_std}; shift {self.shift})"

@@ -179,7 +179,7 @@ class VCosineProcess(Process):
         v_teacher = self.v_from_output(teacher, x_t[:k], alpha[:k], sigma[:k])
         level = output_level(teacher) if self.gate_level_weight else None
         null_loss = self.fit(student, x_t[:k], t[:k], v_teacher, level, x0[:k])
-        return (x0.shape[0] * loss + k * null_loss) / (x0.shape[0] + k)
+        return self.with_copies_loss(loss, null_loss, x0.shape[0], k)
 
     def fit(self, output: torch.Tensor, x_t: torch.Tensor, t: torch.Tensor, v_target: torch.Tensor,
             level: torch.Tensor | None, x0: torch.Tensor) -> torch.Tensor:
