@@ -50,7 +50,7 @@ class GenerateArgs:
     crossfade: float = 0.02         # continue: seconds of crossfade at each join
     loop: bool = False              # make each output loop seamlessly
     loop_seam: float = 0.1          # seconds regenerated around the loop point
-    label: str | None = None        # class to make (conditional models): a label name, all (num_samples per label), or null (unconditional)
+    label: str | None = None        # class to make (conditional models): a label name, all (num_samples per label), any (each clip's label drawn at random), or null (unconditional)
     label2: str | None = None       # interpolate: the class of the second end (default: label)
     adapter: str | None = None      # a LoRA adapter file to sample the checkpoint with (python -m src.generation.adapters)
     cfg_scale: float | None = None  # classifier-free guidance for label: 0 ignores it, 1 conditional, >1 stronger (default: the model's)

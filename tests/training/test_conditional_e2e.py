@@ -51,6 +51,17 @@ def test_generate_by_label_all_labels_and_without_a_label(conditional_run, tmp_p
         generate(GenerateArgs(ckpt=ckpt, num_samples=1, steps=3, label="tom", out_dir=str(tmp_path / "tom")))
 
 
+def test_generate_with_any_label_names_each_clip_by_its_drawn_label(conditional_run, tmp_path):
+    ckpt = str(conditional_run / "checkpoints" / "last.ckpt")
+    out = generate(GenerateArgs(ckpt=ckpt, num_samples=5, steps=2, label="any", seed=3, out_dir=str(tmp_path / "any")))
+    manifest = json.loads((out / "manifest.json").read_text())
+    labels = manifest["sampling"]["labels"]
+    assert len(labels) == 5 and labels == sorted(labels) and set(labels) <= set(KIT)
+    assert manifest["files"] == [f"sample_{i:03d}_{label}.wav" for i, label in enumerate(labels)]
+    again = generate(GenerateArgs(ckpt=ckpt, num_samples=5, steps=2, label="any", seed=3, out_dir=str(tmp_path / "again")))
+    assert json.loads((again / "manifest.json").read_text())["files"] == manifest["files"]
+
+
 @pytest.mark.parametrize("mode", ["variation", "inpaint", "continue", "interpolate"])
 def test_every_mode_takes_a_label(conditional_run, tmp_path, mode):
     ckpt = str(conditional_run / "checkpoints" / "last.ckpt")

@@ -1,10 +1,12 @@
 """generate.py's modes: each turns the parsed arguments into a list of clips.
 
 With `label=` a class-conditional model runs the mode under that label (classifier-free
-guidance at `cfg_scale`, default the model's); `label=all` runs it once per label."""
+guidance at `cfg_scale`, default the model's); `label=all` runs it once per label, and `label=any`
+gives each clip a label drawn at random."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,6 +27,7 @@ Clips = list[torch.Tensor]
 Images = list[torch.Tensor | None]  # the generated image per clip, for image representations (mel)
 Outputs = tuple[Clips, Images]
 NO_LABEL = (None, "", "null", "none")
+ANY_LABEL = "any"  # each clip's class drawn at random, with equal odds
 
 
 def audio_only(clips: Clips) -> Outputs:
@@ -32,17 +35,41 @@ def audio_only(clips: Clips) -> Outputs:
 
 
 def requested_labels(args, model: AudioDiffusionModule) -> list[str | None]:
-    """The labels to run: [None] (unconditional: the null label), one name, or every name for `all`."""
+    """The labels to run: [None] (unconditional: the null label), one name, or every name for `all`
+    and `any`."""
     if args.label in NO_LABEL:
         if args.label2 not in NO_LABEL:
             raise ValueError("label2 is the second end of an interpolation: set label= too")
         return [None]
     if not model.labels:
         raise ValueError(f"label={args.label}: this model was trained without labels; leave label unset")
-    if args.label == "all":
+    if args.label in ("all", ANY_LABEL):
         return list(model.labels)
     model.label_ids([str(args.label)])  # an unknown name lists the known ones
     return [str(args.label)]
+
+
+def label_runs(args, model: AudioDiffusionModule, generator: torch.Generator) -> list[tuple[str | None, object]]:
+    """(label, arguments) per run of the mode. `label=any` draws each of the num_samples clips'
+    labels from `generator` with equal odds, then makes each label's clips in one run of its count,
+    in vocabulary order; every other label keeps `args` as they are."""
+    labels = requested_labels(args, model)
+    if args.label != ANY_LABEL:
+        return [(label, args) for label in labels]
+    if args.mode == "interpolate":
+        raise ValueError("label=any draws a class per clip, but interpolation runs between two ends: "
+                         "set label= (and label2=) to label names")
+    counts = torch.bincount(torch.randint(len(labels), (args.num_samples,), generator=generator), minlength=len(labels))
+    return [(label, with_num_samples(args, int(count))) for label, count in zip(labels, counts) if count]
+
+
+def with_num_samples(args, count: int):
+    """A copy of generate.py's arguments (a GenerateArgs, or the command line's typed config) making `count` clips."""
+    if dataclasses.is_dataclass(args):
+        return dataclasses.replace(args, num_samples=count)
+    copy = args.copy()
+    copy.num_samples = count
+    return copy
 
 
 def label_ids(model: AudioDiffusionModule, label: str | None, batch: int = 1) -> torch.Tensor | None:
@@ -169,10 +196,10 @@ def run_mode(args, model: AudioDiffusionModule, generator: torch.Generator) -> t
     clips: Clips = []
     images: Images = []
     labels: list[str | None] = []
-    for label in requested_labels(args, model):
-        made, pictures = MODES[args.mode](args, model, generator, label)
+    for label, run_args in label_runs(args, model, generator):
+        made, pictures = MODES[args.mode](run_args, model, generator, label)
         if args.loop:  # the loop regenerates a seam: the clips no longer match the images they came from
-            made, pictures = audio_only([_loop(args, model, clip, generator, label) for clip in made])
+            made, pictures = audio_only([_loop(run_args, model, clip, generator, label) for clip in made])
         clips, images, labels = clips + made, images + pictures, labels + [label] * len(made)
     return clips, images, labels
 
