@@ -16,7 +16,7 @@ import torch
 from src.audio.decode import AudioDecodeError
 from src.audio.io import read_audio
 from src.generation.checkpoint import load_model
-from src.generation.modes.runners import MODE_SAMPLERS
+from src.generation.modes.runners import ANY_LABEL, MODE_SAMPLERS
 from src.generation.sample import GenerateArgs, generate
 from src.models.diffusion_module import AudioDiffusionModule
 
@@ -31,7 +31,7 @@ class Request:
     """One batch, as the page's controls set it (see GenerateArgs for the meaning of each)."""
 
     mode: str = "sample"
-    label: str | None = None        # a label name, "all", or None (unconditional)
+    label: str | None = None        # a label name, "all", "any" (a label drawn per clip), or None (unconditional)
     cfg_scale: float | None = None  # None: the model's default
     sampler: str | None = None      # None: the model's (sample) or DDIM (other modes)
     steps: int = 50
@@ -106,7 +106,7 @@ def check_request(request: Request, model: AudioDiffusionModule) -> None:
     if request.sampler and request.sampler not in samplers_for(model, request.mode):
         raise ValueError(f"sampler {request.sampler} does not run mode {request.mode} on this model; "
                          f"choose one of {', '.join(samplers_for(model, request.mode))}")
-    if request.label not in (None, "all"):
+    if request.label not in (None, "all", ANY_LABEL):
         model.label_ids([request.label])  # an unknown label lists the known ones
     labels = len(model.labels) if request.label == "all" else 1
     if request.clips * labels > MAX_CLIPS:
@@ -172,8 +172,8 @@ class Studio:
             generate(generate_args(request, ckpt, out, label, seed, count), (model, self.loaded[2]))
             manifest = json.loads((out / "manifest.json").read_text())
             manifests.append(manifest)
-            for name in manifest["files"]:
-                batch.clips.append(Clip(out / name, out / name.replace(".wav", ".png"), label, seed))
+            for name, made_as in zip(manifest["files"], manifest["sampling"]["labels"]):  # label=any: the drawn label
+                batch.clips.append(Clip(out / name, out / name.replace(".wav", ".png"), made_as, seed))
             yield batch
         write_batch_manifest(batch, ckpt, request, manifests)
 

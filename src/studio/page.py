@@ -10,6 +10,7 @@ from pathlib import Path
 
 import gradio as gr
 
+from src.generation.modes.runners import ANY_LABEL
 from src.studio.batch import MAX_CLIPS, MAX_STEPS, Batch, Request, Studio, samplers_for, zip_batch
 from src.studio.catalog import find_models
 
@@ -50,7 +51,7 @@ class Page:
             model = self.studio.model(ckpt)
         except USER_ERRORS as err:
             raise gr.Error(f"cannot open {ckpt}: {err}") from err
-        labels = [NO_LABEL, *model.labels, ALL_LABELS] if model.labels else [NO_LABEL]
+        labels = [NO_LABEL, *model.labels, ALL_LABELS, ANY_LABEL] if model.labels else [NO_LABEL]
         first = model.labels[0] if model.labels else NO_LABEL
         info = (f"**{type(model.representation).__name__}**, process **{model.process.describe()}**, "
                 f"labels: {', '.join(model.labels) or 'none'}, {model.representation.sample_rate} Hz, "

@@ -54,6 +54,12 @@ def test_a_batch_lands_clip_by_clip_and_zips_with_its_manifest(made, studio_ckpt
     assert "manifest.json" in names and sum(name.endswith(".wav") for name in names) == 3
 
 
+def test_each_clip_of_a_drawn_label_carries_the_label_it_was_drawn(made, studio_ckpt):
+    studio, _, _ = made
+    batch = last(studio, studio_ckpt, Request(label="any", clips=4, steps=2))
+    assert len(batch.clips) == 4 and all(c.label in KIT and c.label in c.wav.name for c in batch.clips)
+
+
 @pytest.mark.parametrize("mode, extra", [
     ("variation", {"strength": 0.4}),
     ("inpaint", {"keep": "0-0.1"}),
@@ -97,7 +103,7 @@ def test_the_page_turns_errors_into_messages(made, studio_ckpt):
     with pytest.raises(gr.Error, match="unknown label 'tom'"):
         next(run)
     labels, cfg, samplers, info = page.on_model(str(studio_ckpt), "interpolate")
-    assert labels["choices"][1:] == [(name, name) for name in (*KIT, "all")] or labels["choices"][1:] == [*KIT, "all"]
+    assert labels["choices"][1:] in ([(name, name) for name in (*KIT, "all", "any")], [*KIT, "all", "any"])
     assert samplers["choices"] in (["ddim", "euler"], [("ddim", "ddim"), ("euler", "euler")])
 
 
