@@ -1,7 +1,7 @@
 """Where sampling without a label decides a class: the null label's noise sampled with a class's
 label above a switch time t and the null label below it, or the other way round.
 
-    python benchmarks/label_switch.py ckpt=<run>/checkpoints/last.ckpt [label=kick]
+    python benchmarks/label_switch.py ckpt=<run>/checkpoints/last.ckpt [label=kick|any]
         [times=[0.999,0.99,0.95,0.9]] [samples=48] [steps=50] [seed=0]
 
 Each row samples `samples` clips from the noise `conditional_quality.py` gives the null label (same
@@ -9,7 +9,11 @@ seed), with the model's sampler and guidance scale 1, and puts each clip in the 
 held-out kit it lies nearest to (the count `classes` of the floor scale). If the label's clips stay
 in its class when the label holds only above t, the class is settled above t; if the null label
 above t, then the label, still gives the label's class, nothing the null label did above t ruled it
-out. The null label's missing class is started where neither holds."""
+out. The null label's missing class is started where neither holds.
+
+`label=any` gives the clips the labels in turn (an equal share each), so the row "any above t, then
+no label" at t = 0 is the labels' own quality and, as t rises, shows what the null label costs when
+it only finishes clips whose class is already set."""
 
 from __future__ import annotations
 
@@ -27,17 +31,25 @@ from src.samplers.registry import sample
 from src.utils.cli import parse_cli, run_cli
 
 
-class SwitchedLabels:
-    """`network` under class `early` (None: the null label) where the c_noise it is handed is above
-    `switch` (a switch time in the network's c_noise: `switch_in_c_noise`), and under `late` at and
-    below it. Every item of a batch shares one time, as samplers call it."""
+Label = int | torch.Tensor | None  # one class for every clip, a class id per clip, or None (the null label)
 
-    def __init__(self, network: Network, early: int | None, late: int | None, switch: float) -> None:
+
+class SwitchedLabels:
+    """`network` under `early` where the c_noise it is handed is above `switch` (a switch time in
+    the network's c_noise: `switch_in_c_noise`), and under `late` at and below it. Every item of a
+    batch shares one time, as samplers call it."""
+
+    def __init__(self, network: Network, early: Label, late: Label, switch: float) -> None:
         self.network, self.early, self.late, self.switch = network, early, late, switch
 
     def __call__(self, x: torch.Tensor, c_noise: torch.Tensor) -> torch.Tensor:
         label = self.early if float(c_noise.flatten()[0]) > self.switch else self.late
-        return self.network(x, c_noise, one_label(label, x.shape[0], x.device))
+        ids = label.to(x.device) if isinstance(label, torch.Tensor) else one_label(label, x.shape[0], x.device)
+        return self.network(x, c_noise, ids)
+
+
+def chunk_of(label: Label, start: int, size: int) -> Label:
+    return label[start: start + size] if isinstance(label, torch.Tensor) else label
 
 
 def switch_in_c_noise(process, switch: float) -> float:
@@ -49,18 +61,21 @@ def switch_in_c_noise(process, switch: float) -> float:
 
 
 @torch.no_grad()
-def switched_clips(model, early: int | None, late: int | None, switch: float, samples: int, steps: int,
+def switched_clips(model, early: Label, late: Label, switch: float, samples: int, steps: int,
                    seed: int, batch: int = 16) -> torch.Tensor:
     """Audio of `samples` clips from the null label's seeded noise, sampled with the switch."""
     noise = model.noise(samples, torch.Generator().manual_seed(seed))
-    switched = SwitchedLabels(model.network, early, late, switch_in_c_noise(model.process, switch))
-    denoiser = Denoiser(model.process, switched, eps_scaling=model.eps_scaling)  # sampled as the model samples
-    sampler = model.make_sampler(None)
-    tensors = [sample(denoiser, chunk.to(model.device), steps, sampler) for chunk in noise.split(batch)]
+    sampler, at = model.make_sampler(None), switch_in_c_noise(model.process, switch)
+    tensors = []
+    for start in range(0, samples, batch):
+        chunk = noise[start: start + batch].to(model.device)
+        switched = SwitchedLabels(model.network, chunk_of(early, start, batch), chunk_of(late, start, batch), at)
+        denoiser = Denoiser(model.process, switched, eps_scaling=model.eps_scaling)  # sampled as the model samples
+        tensors.append(sample(denoiser, chunk, steps, sampler))
     return model.decode_audio(torch.cat(tensors))
 
 
-def row(model, name: str, early: int | None, late: int | None, switch: float, args) -> list[str]:
+def row(model, name: str, early: Label, late: Label, switch: float, args) -> list[str]:
     scores = floor_scores(model, switched_clips(model, early, late, switch, args.samples, args.steps, args.seed),
                           args.seed)
     classes = scale_cells(scores)[3]  # the floor scale's class counts, as conditional_quality.py writes them
@@ -75,7 +90,10 @@ def main(argv: list[str]) -> None:
         raise ValueError(f"{args.ckpt} is not a class-conditional model (no model.labels)")
     model.eval()
     label = str(args.label)
-    index = int(model.label_ids([label])[0])  # an unknown label is an error listing the known ones
+    if label == "any":  # the labels in turn, an equal share each
+        index = torch.arange(args.samples) % len(model.labels)
+    else:
+        index = int(model.label_ids([label])[0])  # an unknown label is an error listing the known ones
     rows = []
     for switch in [float(t) for t in args.times]:
         rows.append(row(model, f"{label} above t, then no label", index, None, switch, args))

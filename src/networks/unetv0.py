@@ -10,6 +10,7 @@ from audio_diffusion_pytorch import UNetV0
 from torch.utils.checkpoint import checkpoint
 
 from src.networks.base import ClassEmbedding, Network, local_power
+from src.networks.null_head import NullFromInput, null_from_input
 
 # level_features: each channel's power over `level_window` frames, as log(power + floor) * scale. The floor,
 # 40 dB under the data's unit level, sits 10 dB under the noise at t = 0.02 on the cosine path
@@ -55,7 +56,9 @@ class UNetV0Network(Network):
     (src/processes/gate.py). False (the default, and every earlier checkpoint) is UNetV0 unchanged.
 
     `num_classes` > 0 learns one embedding per class (plus the null class), added to the
-    noise-level features that modulate every block.
+    noise-level features that modulate every block. `null_from_input` replaces the null label's
+    one vector by a mixture of all the embeddings that a small head reads off the noisy input
+    (src/networks/null_head.py). False (the default, and every earlier checkpoint) keeps the vector.
 
     `gradient_checkpointing` keeps only the UNet's inputs during the forward pass and recomputes
     its activations in backward (UNetV0 has no checkpointing of its own): far less memory for about
@@ -80,6 +83,7 @@ class UNetV0Network(Network):
         input_gain: bool = False,
         gate: bool = False,
         num_classes: int = 0,
+        null_from_input: bool = False,
         gradient_checkpointing: bool = False,
     ) -> None:
         super().__init__()
@@ -96,6 +100,9 @@ class UNetV0Network(Network):
             raise ValueError(f"dim must be 1 (waveforms) or 2 (images), got {dim}")
         if num_classes < 0:
             raise ValueError(f"num_classes must be 0 (unconditional) or positive, got {num_classes}")
+        if null_from_input and not num_classes:
+            raise ValueError("null_from_input reads the null label off the input of a class-conditional network: "
+                             "it needs num_classes > 0 (set datamodule.dataset.labels)")
         if patch_size < 1 or (patch_size > 1 and dim != 1):
             raise ValueError(f"patch_size must be 1 (off) or, for waveforms (dim=1), larger, got {patch_size} with dim={dim}")
         if input_gain and gate:
@@ -115,6 +122,7 @@ class UNetV0Network(Network):
         self.gradient_checkpointing = gradient_checkpointing
         # one learned vector per class plus the null class, added to the noise-level features
         self.class_embedding = ClassEmbedding(num_classes + 1, modulation_features) if num_classes else None
+        self.null_head = NullFromInput(in_channels * patch_size, num_classes, window=level_window) if null_from_input else None
         self.net = UNetV0(
             dim=dim, in_channels=in_channels * patch_size * (2 if level_features else 1) + position_features,
             out_channels=in_channels * patch_size * (2 if input_gain or gate else 1), channels=list(channels), factors=list(factors), items=list(items),
@@ -128,7 +136,7 @@ class UNetV0Network(Network):
         x = self.fold(x)
         inputs = torch.cat([x, self.levels(x)], dim=1) if self.level_features else x
         inputs = torch.cat([inputs, self.positions(x)], dim=1) if self.position_features else inputs
-        features = None if ids is None else self.class_embedding(ids).to(x.dtype)
+        features = None if ids is None else self.class_features(ids, x, c_noise).to(x.dtype)
         if self.gradient_checkpointing and torch.is_grad_enabled():
             y = checkpoint(self._unet, inputs, c_noise.to(x.dtype), features, use_reentrant=False)
         else:
@@ -137,6 +145,11 @@ class UNetV0Network(Network):
             residual, gain = y.chunk(2, dim=1)
             y = residual + gain * x
         return self.unfold(y, length)
+
+    def class_features(self, ids: torch.Tensor, x: torch.Tensor, c_noise: torch.Tensor) -> torch.Tensor:
+        if self.null_head is None:
+            return self.class_embedding(ids)
+        return null_from_input(self.class_embedding, self.null_head, ids, x, c_noise)
 
     def fold(self, x: torch.Tensor) -> torch.Tensor:
         """(batch, C, L) -> (batch, C * p, L / p): channel c, offset j of each patch goes to channel c * p + j."""

@@ -64,6 +64,19 @@ def test_a_switch_below_every_time_samples_the_label_alone(tmp_path, monkeypatch
     assert not torch.allclose(labelled, unconditional, atol=1e-4)  # so the two checks above tell the sides apart
 
 
+def test_labels_in_turn_give_each_clip_its_own_label_above_the_switch(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    from label_switch import switched_clips
+    from src.generation.checkpoint import load_model
+
+    model, _ = load_model(waveform_checkpoint(tmp_path))
+    model.eval()
+    ids = torch.arange(3) % len(model.labels)
+    noise = model.noise(3, torch.Generator().manual_seed(3))
+    labelled = model.decode_audio(model.sample_tensors(noise, steps=3, labels=ids, cfg_scale=1.0))
+    assert torch.allclose(switched_clips(model, ids, None, -1.0, 3, 3, seed=3, batch=2), labelled, atol=1e-6)
+
+
 def test_the_script_counts_classes_for_each_switch_and_refuses_unknown_labels(tmp_path):
     ckpt = waveform_checkpoint(tmp_path)
     result = run_script("label_switch.py", ckpt, "samples=6", "steps=2", "times=[0.9]")
@@ -73,6 +86,10 @@ def test_the_script_counts_classes_for_each_switch_and_refuses_unknown_labels(tm
     for row in rows:
         counts = [int(part.split()[-1]) for part in row[2].split(", ")]
         assert sum(counts) == 6 and math.isfinite(float(row[3]))
+
+    drawn = run_script("label_switch.py", ckpt, "label=any", "samples=6", "steps=2", "times=[0]")
+    assert drawn.returncode == 0, drawn.stderr[-2000:]
+    assert table_rows(drawn.stdout, "drum_diffusion_demo: 6 clips per row")[0][:2] == ["any above t, then no label", "0"]
 
     unknown = run_script("label_switch.py", ckpt, "label=cowbell", "samples=6", "steps=2", "times=[0.9]")
     assert unknown.returncode != 0 and "unknown label 'cowbell'" in unknown.stderr and "kick" in unknown.stderr
