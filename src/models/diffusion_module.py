@@ -18,6 +18,9 @@ from src.representations.base import Representation
 from src.samplers.base import Denoiser, Sampler, check_eps_scaling
 from src.samplers.registry import make_sampler, sample
 
+# The weight of a null_from_input classifier's cross-entropy in the training loss (see training_step).
+CLASS_LOSS_WEIGHT = 0.01
+
 
 class AudioDiffusionModule(ConfiguredModule):
     """Trains `network` under `process` on `representation.encode(audio)`, and samples audio back
@@ -131,9 +134,10 @@ class AudioDiffusionModule(ConfiguredModule):
         if labels is None:
             raise ValueError("this model is class-conditional (model.labels) but the data has no labels: "
                              "set datamodule.dataset.labels")
-        if self.training:
-            labels = drop_labels(labels, self.cfg_dropout, self.network.num_classes)
-        return x, WithLabels(self.network, labels)
+        if not self.training:
+            return x, WithLabels(self.network, labels)
+        classes = labels if self.network.reads_classes else None  # the true classes, before dropping
+        return x, WithLabels(self.network, drop_labels(labels, self.cfg_dropout, self.network.num_classes), classes)
 
     def encode_batch(self, batch: torch.Tensor) -> torch.Tensor:
         """Encode a data batch, checking it has the shape the model was built for."""
@@ -150,10 +154,16 @@ class AudioDiffusionModule(ConfiguredModule):
     def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
         x, network = self.batch_network(batch)
         if self.null_copies:
-            loss = self.process.loss(network.with_null_copies(self.null_copies), x, self.null_copies)
+            network = network.with_null_copies(self.null_copies)
+            loss = self.process.loss(network, x, self.null_copies)
         else:
             loss = self.process.loss(network, x)
         self.log("train/loss", loss, prog_bar=True, batch_size=x.shape[0])
+        if isinstance(network, WithLabels) and network.classifier_loss is not None:
+            self.log("train/class_loss", network.classifier_loss, batch_size=x.shape[0])
+            # only the classifier learns from it, and Adam sizes its steps; kept small so that clipping
+            # by the total gradient norm still measures the diffusion loss
+            loss = loss + CLASS_LOSS_WEIGHT * network.classifier_loss
         return loss
 
     def validation_step(self, batch: Any, batch_idx: int) -> None:

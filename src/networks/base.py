@@ -45,10 +45,17 @@ class Network(nn.Module, ABC):
     num_classes: int = 0
     # True: forward returns twice x's channels, the prediction then a log-power gate (src/processes/gate.py)
     gate: bool = False
+    # True: training also fits a classifier of the noisy input to each item's true class (class_loss)
+    reads_classes: bool = False
 
     @abstractmethod
     def forward(self, x: torch.Tensor, c_noise: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """Output of the same shape as x."""
+
+    def class_loss(self, x: torch.Tensor, c_noise: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
+        """A loss that trains the network's classifier of its noisy input x on the true `classes`
+        (for a network that `reads_classes`)."""
+        raise NotImplementedError(f"{type(self).__name__} has no classifier of its input (reads_classes is False)")
 
     def class_ids(self, labels: torch.Tensor | None, batch: int, device: torch.device) -> torch.Tensor | None:
         """`labels` checked against the vocabulary size; None (or a network without classes) means

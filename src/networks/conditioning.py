@@ -16,13 +16,23 @@ from src.networks.base import Network
 
 
 class WithLabels:
-    """`network` with one class id per item bound (None: the null label)."""
+    """`network` with one class id per item bound (None: the null label).
 
-    def __init__(self, network: Network, labels: torch.Tensor | None) -> None:
+    With `classes` (every item's true class, before any was dropped to the null label), each call
+    also scores the network's classifier of its noisy input on them (`Network.class_loss`, for a
+    network that `reads_classes`) and keeps it in `classifier_loss` for the training step to add; items
+    past the first len(classes) (null-label copies) are left out."""
+
+    def __init__(self, network: Network, labels: torch.Tensor | None, classes: torch.Tensor | None = None) -> None:
         self.network = network
         self.labels = labels
+        self.classes = classes
+        self.classifier_loss: torch.Tensor | None = None
 
     def __call__(self, x: torch.Tensor, c_noise: torch.Tensor) -> torch.Tensor:
+        if self.classes is not None:
+            n = len(self.classes)
+            self.classifier_loss = self.network.class_loss(x[:n], c_noise[:n] if c_noise.dim() else c_noise, self.classes)
         return self.network(x, c_noise, self.labels)
 
     def with_null_copies(self, copies: int) -> WithLabels:
@@ -31,7 +41,7 @@ class WithLabels:
         if self.labels is None:
             raise ValueError("null-label copies need a labelled batch")
         copied = null_labels_like(self.labels[:copies], self.network.num_classes)
-        return WithLabels(self.network, torch.cat([self.labels, copied]))
+        return WithLabels(self.network, torch.cat([self.labels, copied]), self.classes)
 
 
 class Guided:

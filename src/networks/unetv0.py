@@ -57,8 +57,9 @@ class UNetV0Network(Network):
 
     `num_classes` > 0 learns one embedding per class (plus the null class), added to the
     noise-level features that modulate every block. `null_from_input` replaces the null label's
-    one vector by a mixture of all the embeddings that a small head reads off the noisy input
-    (src/networks/null_head.py). False (the default, and every earlier checkpoint) keeps the vector.
+    one vector by the class vectors weighted by a small classifier of the noisy input, trained by
+    `class_loss` (src/networks/null_head.py). False (the default, and every earlier checkpoint)
+    keeps the vector.
 
     `gradient_checkpointing` keeps only the UNet's inputs during the forward pass and recomputes
     its activations in backward (UNetV0 has no checkpointing of its own): far less memory for about
@@ -123,6 +124,7 @@ class UNetV0Network(Network):
         # one learned vector per class plus the null class, added to the noise-level features
         self.class_embedding = ClassEmbedding(num_classes + 1, modulation_features) if num_classes else None
         self.null_head = NullFromInput(in_channels * patch_size, num_classes, window=level_window) if null_from_input else None
+        self.reads_classes = null_from_input
         self.net = UNetV0(
             dim=dim, in_channels=in_channels * patch_size * (2 if level_features else 1) + position_features,
             out_channels=in_channels * patch_size * (2 if input_gain or gate else 1), channels=list(channels), factors=list(factors), items=list(items),
@@ -150,6 +152,12 @@ class UNetV0Network(Network):
         if self.null_head is None:
             return self.class_embedding(ids)
         return null_from_input(self.class_embedding, self.null_head, ids, x, c_noise)
+
+    def class_loss(self, x: torch.Tensor, c_noise: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
+        """The null label's classifier's cross-entropy on the true `classes` of noisy inputs x."""
+        if self.null_head is None:
+            return super().class_loss(x, c_noise, classes)
+        return torch.nn.functional.cross_entropy(self.null_head.logits(self.fold(x), c_noise), classes)
 
     def fold(self, x: torch.Tensor) -> torch.Tensor:
         """(batch, C, L) -> (batch, C * p, L / p): channel c, offset j of each patch goes to channel c * p + j."""

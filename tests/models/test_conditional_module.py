@@ -18,10 +18,10 @@ LENGTH = 64
 pytestmark = pytest.mark.filterwarnings("ignore:You are trying to `self.log\\(\\)`")
 
 
-def module(cfg_dropout=0.1, cfg_scale=2.0, labels=("down", "up"), null_copies=0):
+def module(cfg_dropout=0.1, cfg_scale=2.0, labels=("down", "up"), null_copies=0, null_from_input=False):
     network = UNetV0Network(in_channels=1, channels=[16, 16], factors=[1, 2], items=[1, 1], attentions=[0, 0],
                             attention_heads=2, attention_features=8, modulation_features=32,
-                            num_classes=len(labels))
+                            num_classes=len(labels), null_from_input=null_from_input)
     return AudioDiffusionModule(WaveformRepresentation(8000, 1, LENGTH), network, VCosineProcess(),
                                 functools.partial(torch.optim.Adam, lr=3e-3), labels=labels,
                                 cfg_dropout=cfg_dropout, cfg_scale=cfg_scale, null_copies=null_copies)
@@ -98,3 +98,41 @@ def test_a_conditional_model_learns_its_classes_apart(cfg_dropout, null_copies):
     unconditional = model.generate_from_noise(noise, steps=10).mean(dim=(1, 2))
     # the null label learned both classes: from dropped labels, or from the labelled predictions alone
     assert (unconditional > 0.1).any() and (unconditional < -0.1).any()
+
+
+def loud_and_quiet(n=16):
+    """Class 0 is noise at 0.05, class 1 noise at 0.8: told apart by their level."""
+    labels = torch.arange(n) % 2
+    return torch.randn(n, 1, LENGTH) * (0.05 + 0.75 * labels.float()).view(n, 1, 1), labels
+
+
+def test_training_fits_the_null_labels_classifier_to_the_true_classes():
+    torch.manual_seed(0)
+    model = module(cfg_dropout=0.5, null_from_input=True)
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    model.train()
+    for _ in range(80):
+        optimizer.zero_grad()
+        model.training_step(loud_and_quiet(), 0).backward()
+        optimizer.step()
+    clean, labels = loud_and_quiet(32)
+    t = torch.full((32,), 0.3)
+    alpha, sigma = model.process.alpha_sigma(t)
+    noisy = alpha.view(-1, 1, 1) * model.encode_batch(clean) + sigma.view(-1, 1, 1) * torch.randn(32, 1, LENGTH)
+    assert torch.equal(model.network.null_head(noisy, t).argmax(dim=1), labels)
+
+
+def test_the_class_loss_is_added_in_training_only():
+    model = module(null_from_input=True, null_copies=2)
+    model.train()
+    torch.manual_seed(1)
+    total = model.training_step(loud_and_quiet(4), 0)
+    torch.manual_seed(1)
+    x, network = model.batch_network(loud_and_quiet(4))
+    network = network.with_null_copies(2)
+    diffusion = model.process.loss(network, x, 2)
+    assert network.classifier_loss is not None and network.classifier_loss > 0
+    torch.testing.assert_close(total, diffusion + 0.01 * network.classifier_loss)
+    model.eval()
+    assert model.batch_network(loud_and_quiet(4))[1].classes is None
+    assert module().train().batch_network(loud_and_quiet(4))[1].classes is None  # a network without the classifier
