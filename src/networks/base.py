@@ -24,6 +24,18 @@ def local_power(x: torch.Tensor, window: int) -> torch.Tensor:
     return pooled.view_as(x)
 
 
+# A level feature (UNetV0's level_features, the null label's classifier): log(power + floor) * scale. The floor,
+# 40 dB under the data's unit level, sits 10 dB under the noise at t = 0.02 on the cosine path
+# (sigma^2 = 1e-3), so the level tells a tail from the noise until sampling's last few steps; the
+# scale brings the logs, -9.2 to about +2, near the unit range of the other inputs.
+LEVEL_FEATURE_FLOOR, LEVEL_FEATURE_SCALE = 1e-4, 0.25
+
+
+def log_level(power: torch.Tensor) -> torch.Tensor:
+    """A power as a level feature: its log above the floor, scaled near the unit range."""
+    return LEVEL_FEATURE_SCALE * (power + LEVEL_FEATURE_FLOOR).log()
+
+
 class ClassEmbedding(nn.Embedding):
     """nn.Embedding that also takes mixing weights: a float (batch, classes) tensor gives the
     weighted sum of the class vectors (interpolating from one class to another). Its weights are

@@ -15,10 +15,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from src.networks.base import local_power
-
-# the same log floor as the level features: 40 dB under the data's unit level
-LEVEL_FLOOR = 1e-4
+from src.networks.base import local_power, log_level
 
 
 class NullFromInput(nn.Module):
@@ -38,10 +35,8 @@ class NullFromInput(nn.Module):
         """(batch, 2 * channels + 1): each channel's log mean power and log peak local power over
         the clip, and the noise level (one per item, or one for the batch)."""
         power = local_power(x.float(), self.window).flatten(2)
-        mean = (power.mean(dim=-1) + LEVEL_FLOOR).log()
-        peak = (power.amax(dim=-1) + LEVEL_FLOOR).log()
         noise_level = c_noise.float().expand(x.shape[0]).reshape(-1, 1)
-        return torch.cat([0.25 * mean, 0.25 * peak, noise_level], dim=1)
+        return torch.cat([log_level(power.mean(dim=-1)), log_level(power.amax(dim=-1)), noise_level], dim=1)
 
     def logits(self, x: torch.Tensor, c_noise: torch.Tensor) -> torch.Tensor:
         return self.head(self.summary(x, c_noise))

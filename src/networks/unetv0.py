@@ -9,14 +9,8 @@ import torch
 from audio_diffusion_pytorch import UNetV0
 from torch.utils.checkpoint import checkpoint
 
-from src.networks.base import ClassEmbedding, Network, local_power
+from src.networks.base import ClassEmbedding, Network, local_power, log_level
 from src.networks.null_head import NullFromInput, null_from_input
-
-# level_features: each channel's power over `level_window` frames, as log(power + floor) * scale. The floor,
-# 40 dB under the data's unit level, sits 10 dB under the noise at t = 0.02 on the cosine path
-# (sigma^2 = 1e-3), so the level tells a tail from the noise until sampling's last few steps; the
-# scale brings the logs, -9.2 to about +2, near the unit range of the other inputs.
-LEVEL_FEATURE_FLOOR, LEVEL_FEATURE_SCALE = 1e-4, 0.25
 
 
 class UNetV0Network(Network):
@@ -180,7 +174,7 @@ class UNetV0Network(Network):
 
     def levels(self, x: torch.Tensor) -> torch.Tensor:
         """(batch, channels, *spatial): each channel's local log power, scaled near unit range."""
-        return LEVEL_FEATURE_SCALE * (local_power(x, self.level_window) + LEVEL_FEATURE_FLOOR).log()
+        return log_level(local_power(x, self.level_window))
 
     def positions(self, x: torch.Tensor) -> torch.Tensor:
         """(batch, position_features, *spatial) cosines along the last axis, broadcast over the rest."""
